@@ -1,0 +1,172 @@
+"""SceneConfig: what a user writes to describe a room and how it is randomized.
+
+Defaults follow the thesis (Andersson & Andersson 2019), Appendix Tables 7.1 (human models) and
+7.2 (images): standing people U(0, 4), sitting people U(1, 5), skin melanin U(0.2, 1), hue U(0.49, 0.51),
+oil U(0, 1), bump U(0, 1), fabric saturation N(0, 0.3), fabric value N(0.5, 0.2).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .camera import CameraModel
+from .distributions import Distribution, IntRange, Normal, Uniform
+from .versioning import SCHEMA_VERSION, check_schema_version
+
+Point2 = tuple[float, float]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ObstacleSpec(_Strict):
+    """A piece of furniture: a floor polygon (metres, or pixels of the background photo) and a height."""
+
+    name: str = Field(min_length=1, max_length=64)
+    kind: Literal["table", "shelf", "chair", "counter", "other"] = "table"
+    polygon: list[Point2] | None = Field(None, description="floor polygon in metres, counter-clockwise")
+    polygon_px: list[Point2] | None = Field(
+        None, description="polygon drawn on the background photo (pixels), unprojected onto the floor"
+    )
+    height: float = Field(0.75, gt=0.0, le=4.0, description="top height in metres")
+    seat_height: float | None = Field(
+        None, gt=0.0, le=1.5, description="chairs/benches: seat height in metres where sitting people go"
+    )
+
+    @model_validator(mode="after")
+    def _one_polygon(self) -> ObstacleSpec:
+        if (self.polygon is None) == (self.polygon_px is None):
+            raise ValueError("give exactly one of polygon (metres) or polygon_px (photo pixels)")
+        poly = self.polygon if self.polygon is not None else self.polygon_px
+        assert poly is not None
+        if len(poly) < 3:
+            raise ValueError("a polygon needs at least 3 points")
+        return self
+
+
+class PeopleConfig(_Strict):
+    standing: IntRange = IntRange(low=0, high=4)
+    sitting: IntRange = IntRange(low=1, high=5)
+    max_placement_attempts: int = Field(200, ge=1, le=100_000, description="rejection-sampling tries per person")
+    min_visible_fraction: float = Field(0.0, ge=0.0, le=1.0)
+
+
+class PhenotypeRanges(_Strict):
+    """Distributions of a human model's phenotype and appearance (MakeHuman macro parameters in [0, 1])."""
+
+    gender: Distribution = Uniform(low=0.0, high=1.0)
+    age_years: Distribution = Uniform(low=18.0, high=70.0)
+    allow_children: bool = False
+    muscle: Distribution = Uniform(low=0.2, high=0.8)
+    weight: Distribution = Uniform(low=0.2, high=0.8)
+    height: Distribution = Normal(mean=0.5, std=0.18, low=0.0, high=1.0)
+    proportions: Distribution = Uniform(low=0.3, high=0.7)
+    african: Distribution = Uniform(low=0.0, high=1.0)
+    asian: Distribution = Uniform(low=0.0, high=1.0)
+    caucasian: Distribution = Uniform(low=0.0, high=1.0)
+    skin_melanin: Distribution = Uniform(low=0.2, high=1.0)
+    skin_hue: Distribution = Uniform(low=0.49, high=0.51)
+    skin_oil: Distribution = Uniform(low=0.0, high=1.0)
+    skin_bump: Distribution = Uniform(low=0.0, high=1.0)
+    fabric_saturation: Distribution = Normal(mean=0.0, std=0.3, low=0.0, high=1.0)
+    fabric_value: Distribution = Normal(mean=0.5, std=0.2, low=0.02, high=1.0)
+    hair_styles: dict[str, float] = Field(
+        default_factory=lambda: {"short": 0.35, "long": 0.2, "tied": 0.15, "bald": 0.1, "cap": 0.1, "hat": 0.1},
+        description="relative weights of hair styles",
+    )
+
+    @field_validator("hair_styles")
+    @classmethod
+    def _weights(cls, v: dict[str, float]) -> dict[str, float]:
+        allowed = {"short", "long", "tied", "bald", "cap", "hat"}
+        unknown = set(v) - allowed
+        if unknown:
+            raise ValueError(f"unknown hair styles {sorted(unknown)}; allowed {sorted(allowed)}")
+        if any(w < 0 for w in v.values()) or sum(v.values()) <= 0:
+            raise ValueError("hair style weights must be >= 0 and not all zero")
+        return v
+
+
+class LightingRanges(_Strict):
+    sun_strength: Distribution = Uniform(low=1.0, high=4.0)
+    sun_elevation_deg: Distribution = Uniform(low=35.0, high=85.0)
+    sun_azimuth_deg: Distribution = Uniform(low=0.0, high=360.0)
+    color_temperature_k: Distribution = Uniform(low=3000.0, high=6500.0)
+    area_lights: IntRange = IntRange(low=1, high=3)
+    area_power_w: Distribution = Uniform(low=100.0, high=600.0)
+    world_strength: Distribution = Uniform(low=0.2, high=0.8)
+
+
+class BackgroundConfig(_Strict):
+    mode: Literal["procedural", "photo"] = "procedural"
+    photo: str | None = Field(None, description="fisheye photo of the empty room by the same camera (photo mode)")
+    floor_colors: list[tuple[float, float, float]] = Field(
+        default_factory=lambda: [(0.55, 0.5, 0.45), (0.35, 0.35, 0.38), (0.7, 0.68, 0.62), (0.25, 0.2, 0.17)]
+    )
+
+    @model_validator(mode="after")
+    def _photo(self) -> BackgroundConfig:
+        if self.mode == "photo" and not self.photo:
+            raise ValueError("background.photo is required when mode is 'photo'")
+        return self
+
+
+class RenderConfig(_Strict):
+    samples: int = Field(32, ge=1, le=4096)
+    denoise: bool = True
+    motion_blur: bool = True
+    motion_blur_shutter: float = Field(0.3, ge=0.0, le=2.0, description="shutter in frames")
+    device: Literal["auto", "cpu", "gpu"] = "auto"
+    max_bounces: int = Field(4, ge=0, le=64)
+
+
+class SceneConfig(_Strict):
+    """A room and its randomization. Load with :meth:`load`; see ``shared_schema/examples/``."""
+
+    schema_version: str = SCHEMA_VERSION
+    name: str = Field("scene", min_length=1, max_length=64)
+    camera: CameraModel = CameraModel()
+    floor: list[Point2] = Field(
+        default_factory=lambda: [(-4.0, -4.0), (4.0, -4.0), (4.0, 4.0), (-4.0, 4.0)],
+        description="walkable floor polygon in metres",
+    )
+    obstacles: list[ObstacleSpec] = Field(default_factory=list)
+    people: PeopleConfig = PeopleConfig()
+    phenotype: PhenotypeRanges = PhenotypeRanges()
+    lighting: LightingRanges = LightingRanges()
+    background: BackgroundConfig = BackgroundConfig()
+    render: RenderConfig = RenderConfig()
+
+    _check_version = field_validator("schema_version")(check_schema_version)
+
+    @field_validator("floor")
+    @classmethod
+    def _floor(cls, v: list[Point2]) -> list[Point2]:
+        if len(v) < 3:
+            raise ValueError("the floor polygon needs at least 3 points")
+        return v
+
+    @classmethod
+    def load(cls, path: str | Path) -> SceneConfig:
+        """Read and validate a JSON config file."""
+        return cls.model_validate_json(Path(path).read_text(encoding="utf-8"))
+
+    def dump(self) -> str:
+        return json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=False)
+
+
+EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
+
+
+def example_config(name: str) -> SceneConfig:
+    """A shipped example config (``office`` or ``shop``)."""
+    path = EXAMPLES_DIR / f"{name}.json"
+    if not path.is_file():
+        available = sorted(p.stem for p in EXAMPLES_DIR.glob("*.json"))
+        raise FileNotFoundError(f"no example config {name!r}; available: {available}")
+    return SceneConfig.load(path)
