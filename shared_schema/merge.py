@@ -104,8 +104,9 @@ def _check_annotation(root: Path, image_id: str) -> None:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(x) for x in first.get("loc", ())) or "(root)"
-        raise MergeError(f"{path}: not a valid SceneAnnotation ({exc.error_count()} error(s); {where}: "
-                         f"{first.get('msg')})") from None
+        raise MergeError(
+            f"{path}: not a valid SceneAnnotation ({exc.error_count()} error(s); {where}: {first.get('msg')})"
+        ) from None
     if ann.image_id != image_id:
         raise MergeError(f"{path}: annotation says image_id {ann.image_id!r}, file name says {image_id!r}")
 
@@ -191,8 +192,10 @@ def merge_shards(
                 first, first_files = sources[image_id]
                 same, why = _same_files(first_files, files)
                 if not same:
-                    raise MergeError(f"image id {image_id} is in both {first} and {s} with different content "
-                                     f"({why}); nothing was written")
+                    raise MergeError(
+                        f"image id {image_id} is in both {first} and {s} with different content "
+                        f"({why}); nothing was written"
+                    )
                 report.duplicates += 1
                 continue
             sources[image_id] = (s, files)
@@ -204,8 +207,10 @@ def merge_shards(
         if ANNOTATIONS in existing:
             same, why = _same_files(existing, files)
             if not same:
-                raise MergeError(f"image id {image_id} from {s} is already in {out} with different content "
-                                 f"({why}); nothing was written")
+                raise MergeError(
+                    f"image id {image_id} from {s} is already in {out} with different content "
+                    f"({why}); nothing was written"
+                )
             report.already_present += 1
             continue
         to_copy.append((image_id, files))
@@ -248,8 +253,12 @@ def _parser() -> argparse.ArgumentParser:
         "coco.json. Exit status: 0 complete, 1 merged but ids missing/unexpected, 2 bad input (nothing written).",
     )
     p.add_argument("shards", nargs="+", metavar="SHARD_DIR", help="dataset folders written by render_batch shards")
-    p.add_argument("--out", required=True, metavar="DIR", help="merged dataset folder (created; may hold an "
-                   "earlier merge, whose images must then agree)")
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="merged dataset folder (created; may hold an earlier merge, whose images must then agree)",
+    )
     p.add_argument("--expect-count", type=int, metavar="N", help="images the whole run rendered (its --count)")
     p.add_argument("--seed", type=int, metavar="S", help="the run's --seed (with --expect-count)")
     p.add_argument("--link", action="store_true", help="hard-link files instead of copying (same file system)")
@@ -268,21 +277,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"merge: error: {exc.strerror or exc} ({exc.filename or ''})", file=sys.stderr)
         return 2
     for shard, ids in report.incomplete.items():
-        print(f"merge: warning: {shard}: {len(ids)} incomplete image(s) skipped (no annotation): {_short(ids)}",
-              file=sys.stderr)
+        print(
+            f"merge: warning: {shard}: {len(ids)} incomplete image(s) skipped (no annotation): {_short(ids)}",
+            file=sys.stderr,
+        )
     if not args.quiet:
-        print(f"merge: {len(report.merged)} images in {args.out} ({report.copied} copied, {report.already_present} "
-              f"already there, {report.duplicates} identical duplicates); coco.json: "
-              f"{report.counts.get('images', 0)} images, {report.counts.get('annotations', 0)} annotations")
+        print(
+            f"merge: {len(report.merged)} images in {args.out} ({report.copied} copied, {report.already_present} "
+            f"already there, {report.duplicates} identical duplicates); coco.json: "
+            f"{report.counts.get('images', 0)} images, {report.counts.get('annotations', 0)} annotations"
+        )
     status = 0
     if report.missing:
-        print(f"merge: error: {len(report.missing)} of {args.expect_count} expected images missing: "
-              f"{_short(report.missing)} (re-run the shards that own them: index i is in shard i % N)",
-              file=sys.stderr)
+        print(
+            f"merge: error: {len(report.missing)} of {args.expect_count} expected images missing: "
+            f"{_short(report.missing)} (re-run the shards that own them: index i is in shard i % N)",
+            file=sys.stderr,
+        )
         status = 1
     if report.unexpected:
-        print(f"merge: error: {len(report.unexpected)} images not of this run (seed {args.seed}, count "
-              f"{args.expect_count}): {_short(report.unexpected)}", file=sys.stderr)
+        print(
+            f"merge: error: {len(report.unexpected)} images not of this run (seed {args.seed}, count "
+            f"{args.expect_count}): {_short(report.unexpected)}",
+            file=sys.stderr,
+        )
         status = 1
     return status
 
