@@ -1,0 +1,233 @@
+"""Blender data for a :class:`..core.person.BodyModel`: meshes, armature, vertex groups, keyframes, materials."""
+
+from __future__ import annotations
+
+import contextlib
+
+import bpy
+import numpy as np
+from mathutils import Matrix
+
+from ..core import appearance as app_mod
+from ..core import mhdata
+from ..core.person import BodyModel
+from . import materials
+
+WEIGHT_STEPS = 1024  # vertex-group weights are quantised to 1/1024 (batched vg.add calls)
+
+
+def _body_mesh(name: str, coords: np.ndarray):
+    bm = mhdata.base_mesh()
+    me = bpy.data.meshes.new(name)
+    me.vertices.add(bm.n_body)
+    me.vertices.foreach_set("co", coords[: bm.n_body].astype(np.float32).ravel())
+    me.loops.add(len(bm.face_verts))
+    me.loops.foreach_set("vertex_index", bm.face_verts)
+    me.polygons.add(len(bm.face_count))
+    me.polygons.foreach_set("loop_start", bm.face_start)
+    if hasattr(me.polygons[0] if len(me.polygons) else None, "loop_total"):
+        with contextlib.suppress(AttributeError, TypeError, RuntimeError):
+            me.polygons.foreach_set("loop_total", bm.face_count)
+    me.update(calc_edges=True)
+    me.validate(clean_customdata=False)
+    _smooth(me)
+    return me
+
+
+def _smooth(me) -> None:
+    if hasattr(me, "shade_smooth"):
+        me.shade_smooth()
+    else:
+        me.polygons.foreach_set("use_smooth", np.ones(len(me.polygons), dtype=bool))
+
+
+def _small_mesh(name: str, verts: np.ndarray, faces: list):
+    me = bpy.data.meshes.new(name)
+    me.from_pydata([tuple(map(float, v)) for v in verts], [], [tuple(int(i) for i in f) for f in faces])
+    me.update()
+    _smooth(me)
+    return me
+
+
+def _armature(name: str, body: BodyModel, collection):
+    sk = body.skeleton
+    arm = bpy.data.armatures.new(name)
+    ob = bpy.data.objects.new(name, arm)
+    collection.objects.link(ob)
+    vl = bpy.context.view_layer
+    prev = vl.objects.active
+    vl.objects.active = ob
+    bpy.ops.object.mode_set(mode="EDIT")
+    ebs = {}
+    for i, bname in enumerate(sk.names):
+        eb = arm.edit_bones.new(bname)
+        eb.head = tuple(sk.heads[i])
+        eb.tail = tuple(sk.tails[i])
+        eb.roll = float(sk.rolls[i])
+        eb.use_connect = False
+        p = sk.parents[i]
+        if p >= 0:
+            eb.parent = ebs[sk.names[p]]
+        ebs[bname] = eb
+    bpy.ops.object.mode_set(mode="OBJECT")
+    if prev is not None and prev.name in vl.objects:
+        vl.objects.active = prev
+    return ob
+
+
+def _vertex_groups(ob, names, weights: np.ndarray) -> None:
+    for j, bname in enumerate(names):
+        col = weights[:, j]
+        nz = np.flatnonzero(col > 0.5 / WEIGHT_STEPS)
+        if not len(nz):
+            continue
+        vg = ob.vertex_groups.new(name=bname)
+        q = np.round(col[nz] * WEIGHT_STEPS).astype(np.int64)
+        order = np.argsort(q, kind="stable")
+        qs, idx = q[order], nz[order]
+        cuts = np.flatnonzero(np.diff(qs)) + 1
+        for part_q, part_i in zip(np.split(qs, cuts), np.split(idx, cuts), strict=True):
+            vg.add(part_i.tolist(), float(part_q[0]) / WEIGHT_STEPS, "REPLACE")
+
+
+def _fcurves(action):
+    if action is None:
+        return []
+    if hasattr(action, "layers") and len(getattr(action, "layers", [])):
+        out = []
+        for layer in action.layers:
+            for strip in layer.strips:
+                for bag in getattr(strip, "channelbags", []):
+                    out.extend(bag.fcurves)
+        if out:
+            return out
+    return list(getattr(action, "fcurves", []))
+
+
+def _pose(arm_ob, body: BodyModel, frame: int, motion_frames: int) -> None:
+    sk = body.skeleton
+    bones = arm_ob.data.bones
+    local = {b.name: np.array(b.matrix_local) for b in bones}
+    keys = [(frame, 0)] + ([(frame + motion_frames, 1)] if motion_frames else [])
+    prev_q = {}
+    for f, k in keys:
+        posed = {}
+        for i, bname in enumerate(sk.names):
+            m = np.eye(4)
+            m[:3, :3] = body.pose.g[k, i] @ local[bname][:3, :3]
+            m[:3, 3] = body.pose.heads[k, i]
+            posed[bname] = m
+        for i, bname in enumerate(sk.names):
+            p = sk.parents[i]
+            if p >= 0:
+                pn = sk.names[p]
+                basis = np.linalg.inv(local[bname]) @ local[pn] @ np.linalg.inv(posed[pn]) @ posed[bname]
+            else:
+                basis = np.linalg.inv(local[bname]) @ posed[bname]
+            pb = arm_ob.pose.bones[bname]
+            pb.rotation_mode = "QUATERNION"
+            q = Matrix(basis[:3, :3].tolist()).to_quaternion()
+            if bname in prev_q:
+                q.make_compatible(prev_q[bname])
+            prev_q[bname] = q
+            pb.rotation_quaternion = q
+            pb.location = tuple(basis[:3, 3])
+            if motion_frames:
+                pb.keyframe_insert("rotation_quaternion", frame=f)
+                pb.keyframe_insert("location", frame=f)
+    if motion_frames and arm_ob.animation_data is not None:
+        for fc in _fcurves(arm_ob.animation_data.action):
+            fc.extrapolation = "LINEAR"
+            for kp in fc.keyframe_points:
+                kp.interpolation = "LINEAR"
+
+
+def build_blender_person(body: BodyModel, name: str, collection, frame: int, motion_frames: int):
+    if collection is None:
+        collection = bpy.context.scene.collection
+    names, _ = mhdata.skin_weights()
+    app = body.appearance
+    data: list = []
+    arm_ob = _armature(name + "_rig", body, collection)
+    data.append(arm_ob.data)
+
+    mats = {
+        "skin": materials.skin_material(name + "_skin", app["skin"]),
+        "top": materials.fabric_material(name + "_top", app["top"]),
+        "bottom": materials.fabric_material(name + "_bottom", app["bottom"]),
+        "shoes": materials.fabric_material(name + "_shoes", app["shoes"]),
+        "hair": materials.hair_material(name + "_hair", app["hair"]),
+        "headwear": materials.fabric_material(name + "_headwear", app["headwear"]),
+    }
+    data.extend(mats.values())
+
+    me = _body_mesh(name + "_body", body.coords)
+    data.append(me)
+    for region in app_mod.REGIONS:
+        me.materials.append(mats[region])
+    bm = mhdata.base_mesh()
+    per_face = np.sort(body.regions[bm.face_verts.reshape(-1, 4)], axis=1)[:, 2]
+    me.polygons.foreach_set("material_index", per_face.astype(np.int32))
+    body_ob = bpy.data.objects.new(name + "_body", me)
+    collection.objects.link(body_ob)
+    _vertex_groups(body_ob, names, body.weights)
+    objects = [arm_ob, body_ob]
+
+    for extra in body.extras:
+        eme = _small_mesh(f"{name}_{extra['name']}", extra["verts"], extra["faces"])
+        eme.materials.append(mats[extra["material"]])
+        data.append(eme)
+        eob = bpy.data.objects.new(f"{name}_{extra['name']}", eme)
+        collection.objects.link(eob)
+        vg = eob.vertex_groups.new(name="Head")
+        vg.add(list(range(len(eme.vertices))), 1.0, "REPLACE")
+        objects.append(eob)
+
+    for ob in objects[1:]:
+        ob.parent = arm_ob
+        mod = ob.modifiers.new("Armature", "ARMATURE")
+        mod.object = arm_ob
+        mod.use_deform_preserve_volume = False
+
+    _pose(arm_ob, body, frame, motion_frames)
+    if arm_ob.animation_data is not None and arm_ob.animation_data.action is not None:
+        data.append(arm_ob.animation_data.action)
+    return objects, data, body_ob, arm_ob
+
+
+def evaluated_vertices(objects, frame: int) -> np.ndarray:
+    scene = bpy.context.scene
+    if scene.frame_current != frame:
+        scene.frame_set(frame)
+    dg = bpy.context.evaluated_depsgraph_get()
+    out = []
+    for ob in objects:
+        if ob.type != "MESH":
+            continue
+        ev = ob.evaluated_get(dg)
+        me = ev.to_mesh()
+        co = np.empty(len(me.vertices) * 3, dtype=np.float32)
+        me.vertices.foreach_get("co", co)
+        ev.to_mesh_clear()
+        mw = np.array(ev.matrix_world)
+        co = co.reshape(-1, 3).astype(np.float64)
+        out.append(co @ mw[:3, :3].T + mw[:3, 3])
+    return np.concatenate(out) if out else np.zeros((0, 3))
+
+
+def remove(objects, data) -> None:
+    for ob in objects:
+        if ob is not None and ob.name in bpy.data.objects:
+            bpy.data.objects.remove(ob, do_unlink=True)
+    collections = {
+        bpy.types.Mesh: bpy.data.meshes,
+        bpy.types.Armature: bpy.data.armatures,
+        bpy.types.Material: bpy.data.materials,
+        bpy.types.Action: bpy.data.actions,
+    }
+    for d in data:
+        for typ, coll in collections.items():
+            if isinstance(d, typ):
+                with contextlib.suppress(ReferenceError, RuntimeError):
+                    coll.remove(d)
+                break

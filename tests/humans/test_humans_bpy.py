@@ -1,0 +1,99 @@
+"""make_person with the real bpy wheel: objects, pass indices, keyframed motion, evaluated vertices, cleanup."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+bpy = pytest.importorskip("bpy")
+
+from blender_addon.core import retarget  # noqa: E402
+from blender_addon.humans import PersonParams, make_person, sample_person_params  # noqa: E402
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _empty_scene():
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    yield
+
+
+def test_make_person_standing_contract():
+    coll = bpy.data.collections.new("people_test")
+    bpy.context.scene.collection.children.link(coll)
+    h = make_person(PersonParams("standing", (1.0, 2.0), 30.0, instance_id=7, seed=3), collection=coll, frame=5)
+    assert h.instance_id == 7
+    assert all(ob.pass_index == 7 for ob in h.objects)
+    assert all(coll in ob.users_collection for ob in h.objects)
+    assert h.mesh_object.type == "MESH" and h.armature.type == "ARMATURE"
+    assert len(h.keypoints_3d) == 17 and len(h.head_3d) == 3 and len(h.footprint) >= 3
+    json.dumps(h.sampled)
+    v = h.world_vertices()
+    ref = h.body.all_vertices(0)
+    assert v.shape == ref.shape
+    assert np.abs(v - ref).max() < 2e-3  # Blender's armature deform == the numpy skinning
+    assert abs(v[: h.body.n_body, 2].min()) < 0.02  # feet on the floor at the rendered frame
+    # Blender's bone rest matrices == the numpy ones used to read MPFB's T-pose
+    sk = h.body.skeleton
+    for i, name in enumerate(sk.names):
+        assert np.allclose(np.array(h.armature.data.bones[name].matrix_local)[:3, :3], sk.rest[i], atol=1e-4), name
+    # t+δ is keyed at frame+1 and differs (real motion for the motion blur)
+    bpy.context.scene.frame_set(6)
+    dg = bpy.context.evaluated_depsgraph_get()
+    me = h.mesh_object.evaluated_get(dg).to_mesh()
+    co = np.empty(len(me.vertices) * 3, np.float32)
+    me.vertices.foreach_get("co", co)
+    h.mesh_object.evaluated_get(dg).to_mesh_clear()
+    assert np.abs(co.reshape(-1, 3) - h.body.posed[1]).max() < 2e-3
+    assert np.abs(h.body.posed[1] - h.body.posed[0]).max() > 0.005
+    n_objects, n_person = len(bpy.data.objects), len(h.objects)
+    h.remove()
+    assert len(bpy.data.objects) == n_objects - n_person
+    assert not any(ob.name.startswith("person_007") for ob in bpy.data.objects)
+    assert not any(m.name.startswith("person_007") for m in bpy.data.meshes)
+    assert not any(m.name.startswith("person_007") for m in bpy.data.materials)
+
+
+def test_same_seed_same_vertices_in_blender():
+    a = make_person(PersonParams("standing", (0.0, 0.0), 0.0, instance_id=1, seed=42))
+    va = a.world_vertices()
+    sa = a.sampled
+    a.remove()
+    b = make_person(PersonParams("standing", (0.0, 0.0), 0.0, instance_id=1, seed=42))
+    assert np.array_equal(va, b.world_vertices()) and sa == b.sampled
+    c = make_person(PersonParams("standing", (0.0, 0.0), 0.0, instance_id=2, seed=43))
+    assert c.sampled["phenotype"] != b.sampled["phenotype"]
+    b.remove()
+    c.remove()
+
+
+def test_sitting_person_on_seat():
+    p = sample_person_params(5, posture="sitting", position=(0.3, -0.4), seat_height=0.46, instance_id=3)
+    h = make_person(p)
+    v = h.world_vertices()
+    assert v[:, 2].min() > -0.02
+    sk = h.body.skeleton
+    pelvis = h.body.pose.heads[0, sk.index("Hips")]
+    assert 0.46 < pelvis[2] < 0.46 + 0.25
+    assert h.sampled["pose"]["kind"] == "seated"
+    h.remove()
+
+
+def test_vec_roll_matches_blender_for_odd_bones():
+    arm = bpy.data.armatures.new("roll_test")
+    ob = bpy.data.objects.new("roll_test", arm)
+    bpy.context.scene.collection.objects.link(ob)
+    bpy.context.view_layer.objects.active = ob
+    bpy.ops.object.mode_set(mode="EDIT")
+    cases = [((0, 0, 0), (0, 0, 1), 0.3), ((0, 0, 0), (0, -1, 0), 1.0), ((0, 0, 0), (0.3, -0.2, -0.9), -2.0),
+             ((0, 0, 0), (0, 1, 0), 0.5)]
+    for k, (h, t, r) in enumerate(cases):
+        eb = arm.edit_bones.new(f"b{k}")
+        eb.head, eb.tail, eb.roll = h, t, r
+    bpy.ops.object.mode_set(mode="OBJECT")
+    for k, (h, t, r) in enumerate(cases):
+        ref = np.array(arm.bones[f"b{k}"].matrix_local)[:3, :3]
+        assert np.allclose(retarget.vec_roll_to_mat3(np.subtract(t, h), r), ref, atol=1e-5)
+    bpy.data.objects.remove(ob)
+    bpy.data.armatures.remove(arm)
