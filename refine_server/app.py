@@ -33,6 +33,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared_schema.annotation import SceneAnnotation
@@ -63,7 +64,8 @@ _STATUS = {
     ErrorCode.MISSING_FIELD: 422, ErrorCode.INVALID_ANNOTATIONS: 422, ErrorCode.SIZE_MISMATCH: 422,
     ErrorCode.UNKNOWN_INSTANCE: 422, ErrorCode.TOO_MANY_PERSONS: 422, ErrorCode.TOO_MANY_PIXELS: 422,
     ErrorCode.UNAUTHORIZED: 401, ErrorCode.QUEUE_FULL: 503, ErrorCode.NOT_READY: 503,
-    ErrorCode.NOT_ACCEPTABLE: 406, ErrorCode.INTERNAL: 500,
+    ErrorCode.NOT_ACCEPTABLE: 406, ErrorCode.NOT_FOUND: 404, ErrorCode.METHOD_NOT_ALLOWED: 405,
+    ErrorCode.INTERNAL: 500,
 }  # fmt: skip
 _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     s: {"model": ErrorBody, "description": d}
@@ -328,6 +330,16 @@ def create_app(settings: Settings | None = None,
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
         return error_response(exc.code, exc.message, exc.field, exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 405:
+            message = f"{request.method} is not allowed on {request.url.path}"
+            return error_response(ErrorCode.METHOD_NOT_ALLOWED, message)
+        if exc.status_code == 404:
+            return error_response(ErrorCode.NOT_FOUND, f"no route {request.url.path}; see /docs")
+        body = ErrorBody(error=ErrorDetail(code=ErrorCode.INTERNAL, message=str(exc.detail)))
+        return JSONResponse(body.model_dump(mode="json"), status_code=exc.status_code)
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> JSONResponse:

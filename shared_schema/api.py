@@ -24,6 +24,8 @@ class ErrorCode(StrEnum):
     QUEUE_FULL = "queue_full"  # 503
     NOT_READY = "not_ready"  # 503
     NOT_ACCEPTABLE = "not_acceptable"  # 406
+    NOT_FOUND = "not_found"  # 404: no such route
+    METHOD_NOT_ALLOWED = "method_not_allowed"  # 405
     INTERNAL = "internal"  # 500
 
 

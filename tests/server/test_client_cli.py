@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import free_port, make_scene, running_server
 
 import refine_server.client as client_mod
 from refine_server.client import AuthError, RefineClient, RequestRejected, ServerUnavailable
 from refine_server.model_card import ModelCard
 from refine_server.settings import Settings
+from tests.server.conftest import free_port, make_scene, running_server
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import torch
-from conftest import make_scene
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,6 +20,7 @@ from refine_server.crops import (
     to_model,
 )
 from shared_schema.geometry import radial_angle_deg, rotated_box_from_mask
+from tests.server.conftest import make_scene
 
 
 def _local(spec: CropSpec, pts: np.ndarray) -> np.ndarray:

@@ -11,12 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import requests
 import torch
-from conftest import make_scene, png_bytes, running_server
 from PIL import Image
 
 from refine_server.model_card import ModelCard
 from refine_server.settings import Settings
 from shared_schema.api import ErrorBody
+from tests.server.conftest import make_scene, png_bytes, running_server
 
 TOKEN = {"Authorization": "Bearer s3cret-token"}
 
@@ -166,3 +166,8 @@ def test_not_ready_while_loading(tmp_path) -> None:  # type: ignore[no-untyped-d
         assert r.status_code == 503 and "no model" in r.json()["detail"]
         _err(c.post("/v1/refine", files=_files(make_scene(27, n=1))), 503, "not_ready")
         assert c.get("/healthz").status_code == 200
+
+
+def test_unknown_route_and_wrong_method_use_the_error_body(server: str) -> None:
+    assert "no route" in _err(requests.get(server + "/v1/nope", timeout=10), 404, "not_found")
+    _err(requests.get(server + "/v1/refine", timeout=10), 405, "method_not_allowed")

@@ -11,10 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import requests
 import torch
-from conftest import Scene, make_scene
 from PIL import Image
 
 from refine_server.crops import extract_crops, plan_crops, reinsert, to_model
+from tests.server.conftest import Scene, make_scene
 
 
 def _post(base: str, sc: Scene, accept: str = "application/json", **extra) -> requests.Response:  # type: ignore[no-untyped-def]
