@@ -23,7 +23,9 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -177,6 +179,33 @@ class LimitAndCount:
 
 
 # -- application ----------------------------------------------------------------------------------------------------
+def cpu_cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def plan_threads(settings: Settings, device: torch.device) -> tuple[int, int, int]:
+    """(generator workers, torch threads per worker (0 = leave torch's default), io threads).
+
+    CPU: independent workers with few intra-op threads each (no OpenMP barrier across cores, so another process
+    on the machine slows one worker instead of stalling every layer), and as many io threads as cores."""
+    cores = cpu_cores()
+    if device.type == "cpu":
+        workers = settings.workers or min(2, cores)
+        threads = settings.torch_threads or max(1, cores // workers)
+    else:
+        workers = settings.workers or 1
+        threads = settings.torch_threads
+    io = settings.io_threads or cores
+    return max(1, workers), max(0, threads), max(1, io)
+
+
+def _single_torch_thread() -> None:
+    torch.set_num_threads(1)  # small ops (grid_sample, casts): OpenMP fan-out costs more than it saves
+
+
 class ServerState:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -185,6 +214,9 @@ class ServerState:
         self.card: ModelCard | None = None
         self.device = resolve_device(settings.device)
         self.batcher: Batcher | None = None
+        self.workers, self.torch_threads, self.io_threads = plan_threads(settings, self.device)
+        self.io_pool = ThreadPoolExecutor(self.io_threads, thread_name_prefix="refine-io",
+                                          initializer=_single_torch_thread)  # fmt: skip
         self.ready = False
         self.error: str | None = None
 
@@ -192,20 +224,24 @@ class ServerState:
         """Load (unless preloaded), start the worker, warm up. Runs in a thread."""
         s = self.settings
         try:
-            if s.torch_threads > 0:
-                torch.set_num_threads(s.torch_threads)
             model, card = preloaded if preloaded is not None else load_any(s.model, self.device)
             model = model.to(self.device).eval()
             self.model, self.card = model, card
             self.batcher = Batcher(model, self.device, max_batch_crops=s.max_batch_crops,
                                    max_wait_ms=s.max_batch_wait_ms, max_queue=s.max_queue_requests,
-                                   metrics=self.metrics)  # fmt: skip
-            if s.warmup:
+                                   metrics=self.metrics, workers=self.workers,
+                                   threads_per_worker=self.torch_threads,
+                                   threads_alone=cpu_cores() if self.device.type == "cpu" and not s.torch_threads
+                                   else 0)  # fmt: skip
+            if s.warmup:  # every worker runs a full-size batch once (allocator, oneDNN primitives)
                 x = torch.zeros((min(2, s.max_batch_crops), 3, card.crop_size, card.crop_size))
-                self.batcher.run_sync(x)
+                futs = [self.batcher.submit(x) for _ in range(self.workers)]
+                for f in futs:
+                    f.result()
             self.ready = True
             self.metrics.ready = 1
-            log.info("model %s ready on %s", card.model_id, self.device)
+            log.info("model %s ready on %s (%d workers x %d torch threads, %d io threads)", card.model_id,
+                     self.device, self.workers, self.torch_threads, self.io_threads)  # fmt: skip
         except Exception as e:
             self.error = f"{type(e).__name__}: {e}"
             log.error("model load failed: %s", self.error)
@@ -293,11 +329,11 @@ def _prepare(state: ServerState, image: bytes, instances: bytes, annotations: by
             "decode_ms": (t1 - t0) * 1e3, "crop_ms": (t2 - t1) * 1e3}  # fmt: skip
 
 
-def _finish(job: dict[str, Any], refined: torch.Tensor | None) -> tuple[bytes, float, float]:
+def _finish(job: dict[str, Any], refined: torch.Tensor | None, compress_level: int = 1) -> tuple[bytes, float, float]:
     t0 = time.perf_counter()
     out = job["rgb"] if refined is None else reinsert(job["rgb"], job["imap"], job["specs"], refined)
     t1 = time.perf_counter()
-    png = encode_png(out)
+    png = encode_png(out, compress_level)
     return png, (t1 - t0) * 1e3, (time.perf_counter() - t1) * 1e3
 
 
@@ -318,6 +354,7 @@ def create_app(settings: Settings | None = None,
                 await asyncio.wait_for(task, timeout=60)
             if state.batcher is not None:
                 await asyncio.to_thread(state.batcher.stop)
+            state.io_pool.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(
         title="Render & Refine — refinement service",
@@ -437,8 +474,9 @@ def create_app(settings: Settings | None = None,
                            headers={"Retry-After": str(settings.retry_after_s)})  # fmt: skip
         batcher.announce()
         announced = True
+        loop = asyncio.get_running_loop()
         try:
-            job = await asyncio.to_thread(_prepare, state, image, instances, annotations, options)
+            job = await loop.run_in_executor(state.io_pool, _prepare, state, image, instances, annotations, options)
         except BaseException:
             batcher.withdraw()
             raise
@@ -454,7 +492,8 @@ def create_app(settings: Settings | None = None,
                 raise ApiError(ErrorCode.QUEUE_FULL, f"server busy: {e}",
                                headers={"Retry-After": str(settings.retry_after_s)}) from e
             queue_ms, gen_ms = queue_s * 1e3, gen_s * 1e3
-        png, reinsert_ms, encode_ms = await asyncio.to_thread(_finish, job, refined)
+        png, reinsert_ms, encode_ms = await loop.run_in_executor(state.io_pool, _finish, job, refined,
+                                                                 settings.png_compress_level)
         card = state.card
         timings = Timings(decode_ms=job["decode_ms"], queue_ms=queue_ms, crop_ms=job["crop_ms"], generator_ms=gen_ms,
                           reinsert_ms=reinsert_ms, encode_ms=encode_ms,

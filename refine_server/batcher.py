@@ -2,7 +2,14 @@
 ``max_batch_crops`` crops or ``max_batch_wait_ms`` after the first waiting job, and never run on the event loop.
 
 The window is adaptive: the worker waits for more crops only while other admitted requests are still being
-decoded / cropped (``announce``), so a lone request is dispatched at once and adds no batching latency."""
+decoded / cropped (``announce``), so a lone request is dispatched at once and adds no batching latency.
+
+CPU serving (measured on 2 busy cores, see bench/serve.py): a generator batch does not get cheaper per crop as it
+grows (per-crop time is flat from ~4 crops, and worse above ~16: activations leave the cache), while OpenMP
+intra-op threads lose badly as soon as anything else runs on the machine (every layer ends in a barrier that waits
+for the slowest, possibly descheduled, thread). So the default on CPU is ``workers`` independent worker threads,
+each with its own model call and ``threads_per_worker`` intra-op threads (1 on a 2-core box): concurrent requests
+then use every core without barriers, and big batches are cut into ``max_batch_crops`` chunks."""
 
 from __future__ import annotations
 
@@ -40,7 +47,8 @@ class Batcher:
 
     def __init__(
         self, model: nn.Module, device: torch.device, *, max_batch_crops: int = 16, max_wait_ms: float = 5.0,
-        max_queue: int = 32, metrics: Metrics | None = None,
+        max_queue: int = 32, metrics: Metrics | None = None, workers: int = 1, threads_per_worker: int = 0,
+        threads_alone: int = 0,
     ) -> None:  # fmt: skip
         self.model = model
         self.device = device
@@ -52,9 +60,17 @@ class Batcher:
         self._pending = 0
         self._announced = 0  # admitted requests still decoding / cropping (they will submit soon)
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, name="refine-batcher", daemon=True)
+        self.workers = max(1, int(workers))
+        self.threads_per_worker = max(0, int(threads_per_worker))  # 0 = leave torch's setting alone
+        # intra-op threads for a batch that runs alone (no other batch running, queued or announced): a lone
+        # request may then use every core; 0 = always threads_per_worker
+        self.threads_alone = max(0, int(threads_alone))
+        self._busy = 0  # workers inside the generator
         self._stopped = False
-        self._thread.start()
+        self._threads = [threading.Thread(target=self._run, name=f"refine-batcher-{i}", daemon=True)
+                         for i in range(self.workers)]  # fmt: skip
+        for t in self._threads:
+            t.start()
 
     # -- public ----------------------------------------------------------------------------------------------
     @property
@@ -95,8 +111,10 @@ class Batcher:
     def stop(self) -> None:
         with self._lock:
             self._stopped = True
-        self._q.put(None)
-        self._thread.join(timeout=10)
+        for _ in self._threads:
+            self._q.put(None)
+        for t in self._threads:
+            t.join(timeout=10)
 
     # -- worker ----------------------------------------------------------------------------------------------
     def _done(self, job: _Job) -> None:
@@ -105,6 +123,8 @@ class Batcher:
             self.metrics.set_queue_depth(self._pending)
 
     def _run(self) -> None:
+        if self.threads_per_worker:
+            torch.set_num_threads(self.threads_per_worker)  # per OS thread with the OpenMP backend
         carry: _Job | None = None
         while True:
             first = carry if carry is not None else self._q.get()
@@ -134,6 +154,11 @@ class Batcher:
 
     def _process(self, jobs: list[_Job]) -> None:
         start = time.perf_counter()
+        with self._lock:
+            alone = self._busy == 0 and self._q.empty() and self._announced == 0
+            self._busy += 1
+        if self.threads_alone and self.threads_per_worker:
+            torch.set_num_threads(self.threads_alone if alone else self.threads_per_worker)
         try:
             x = torch.cat([j.crops for j in jobs], dim=0)
             outs = []
@@ -156,3 +181,6 @@ class Batcher:
                 if not j.future.done():
                     self._done(j)
                     j.future.set_exception(e)
+        finally:
+            with self._lock:
+                self._busy -= 1

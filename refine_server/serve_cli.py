@@ -23,7 +23,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--max-batch-crops", type=int, default=None, help="B: crops per generator call")
     p.add_argument("--max-batch-wait-ms", type=float, default=None, help="T: batching window")
     p.add_argument("--max-queue-requests", type=int, default=None, help="queue limit before 503")
-    p.add_argument("--torch-threads", type=int, default=None)
+    p.add_argument("--workers", type=int, default=None, help="generator worker threads (0 = auto)")
+    p.add_argument("--torch-threads", type=int, default=None, help="intra-op threads per worker (0 = auto)")
+    p.add_argument("--io-threads", type=int, default=None, help="decode/crop/encode threads (0 = auto)")
+    p.add_argument("--png-compress-level", type=int, default=None, choices=range(10), metavar="0-9",
+                   help="zlib level of the response PNG (lossless at every level)")
     p.add_argument("--log-level", default="info")
     return p
 
@@ -41,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
         model=args.model, device=args.device, token=token, max_body_bytes=args.max_body_bytes,
         max_pixels=args.max_pixels, max_persons=args.max_persons, max_batch_crops=args.max_batch_crops,
         max_batch_wait_ms=args.max_batch_wait_ms, max_queue_requests=args.max_queue_requests,
-        torch_threads=args.torch_threads,
+        torch_threads=args.torch_threads, workers=args.workers, io_threads=args.io_threads,
+        png_compress_level=args.png_compress_level,
     )  # fmt: skip
     if settings.model != "identity":
         try:

@@ -26,11 +26,14 @@ class Settings:
     max_pixels: int = 4096 * 4096  # per image; decompression-bomb guard → 400 above (header check)
     max_persons: int = 64  # refined persons per image → 422 above
     max_annotations_bytes: int = 8 * 1024 * 1024
-    max_batch_crops: int = 16  # B: crops per generator call
+    max_batch_crops: int = 12  # B: crops per generator call (bigger batches are cut; see bench/serve.py table)
     max_batch_wait_ms: float = 50.0  # T: wait for more crops (only while other requests are being cropped)
     max_queue_requests: int = 32  # requests waiting for the generator → 503 + Retry-After above
     retry_after_s: int = 1
-    torch_threads: int = 0  # 0 = torch default
+    workers: int = 0  # generator worker threads; 0 = auto (CPU: min(2, cores), CUDA: 1)
+    torch_threads: int = 0  # intra-op threads per generator worker; 0 = auto (CPU: cores // workers, CUDA: default)
+    io_threads: int = 0  # decode / crop / reinsert / encode threads (1 torch thread each); 0 = auto (cores)
+    png_compress_level: int = 1  # zlib level of the response PNG (lossless at every level; 1 = fast)
     warmup: bool = True
     request_timeout_s: float = 120.0  # waiting for the generator
 
