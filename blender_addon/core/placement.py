@@ -1,0 +1,231 @@
+"""Collision-checked placement of people on the floor (pure numpy; the 2D broad phase).
+
+Positions are drawn by rejection sampling: a candidate footprint must lie inside the walkable floor, inside
+the camera's image circle (feet and head), and overlap no obstacle and no person already placed. A run that
+cannot fit the requested people raises :class:`PlacementError` after a bounded number of attempts.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from shared_schema.geometry import point_in_polygon
+
+Polygon = np.ndarray  # (N, 2)
+
+
+class PlacementError(RuntimeError):
+    """The requested people cannot be placed (too many for the free floor, or every try collided)."""
+
+
+def as_poly(points) -> Polygon:
+    return np.asarray(points, dtype=np.float64).reshape(-1, 2)
+
+
+def polygon_area(poly) -> float:
+    p = as_poly(poly)
+    x, y = p[:, 0], p[:, 1]
+    return float(0.5 * (np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+
+
+def polygon_centroid(poly) -> tuple[float, float]:
+    p = as_poly(poly)
+    a = polygon_area(p)
+    if abs(a) < 1e-12:
+        c = p.mean(axis=0)
+        return (float(c[0]), float(c[1]))
+    x, y = p[:, 0], p[:, 1]
+    x1, y1 = np.roll(x, -1), np.roll(y, -1)
+    cross = x * y1 - x1 * y
+    return (float(((x + x1) * cross).sum() / (6 * a)), float(((y + y1) * cross).sum() / (6 * a)))
+
+
+def _segments_intersect(p1, p2, q1, q2) -> bool:
+    def orient(a, b, c) -> float:
+        return (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
+
+    d1, d2 = orient(q1, q2, p1), orient(q1, q2, p2)
+    d3, d4 = orient(p1, p2, q1), orient(p1, p2, q2)
+    return ((d1 > 0) != (d2 > 0)) and ((d3 > 0) != (d4 > 0))
+
+
+def polygons_overlap(a, b) -> bool:
+    """True when two simple polygons (any convexity) share interior area or touch along crossing edges."""
+    pa, pb = as_poly(a), as_poly(b)
+    amin, amax, bmin, bmax = pa.min(0), pa.max(0), pb.min(0), pb.max(0)
+    if (amax < bmin).any() or (bmax < amin).any():
+        return False
+    if point_in_polygon(tuple(pa[0]), pb) or point_in_polygon(tuple(pb[0]), pa):
+        return True
+    na, nb = len(pa), len(pb)
+    for i in range(na):
+        a1, a2 = pa[i], pa[(i + 1) % na]
+        for j in range(nb):
+            if _segments_intersect(a1, a2, pb[j], pb[(j + 1) % nb]):
+                return True
+    return False
+
+
+def polygon_inside(inner, outer) -> bool:
+    """True when every vertex of ``inner`` lies in ``outer`` and no edges cross."""
+    pi, po = as_poly(inner), as_poly(outer)
+    if not all(point_in_polygon(tuple(p), po) for p in pi):
+        return False
+    n, m = len(pi), len(po)
+    return not any(
+        _segments_intersect(pi[i], pi[(i + 1) % n], po[j], po[(j + 1) % m]) for i in range(n) for j in range(m)
+    )
+
+
+def circle(center, radius: float, n: int = 12) -> Polygon:
+    t = np.linspace(0.0, 2 * math.pi, n, endpoint=False)
+    return np.stack([center[0] + radius * np.cos(t), center[1] + radius * np.sin(t)], axis=1)
+
+
+def rect(center, length: float, width: float, yaw_deg: float, forward: float = 0.0) -> Polygon:
+    """Rectangle ``length`` along the yaw direction (shifted ``forward``) by ``width`` across."""
+    a = math.radians(yaw_deg)
+    d, n = np.array([math.cos(a), math.sin(a)]), np.array([-math.sin(a), math.cos(a)])
+    c = np.asarray(center, dtype=np.float64) + d * forward
+    hl, hw = length / 2, width / 2
+    return np.stack([c - d * hl - n * hw, c + d * hl - n * hw, c + d * hl + n * hw, c - d * hl + n * hw])
+
+
+#: Conservative footprint sizes (metres) used before the body exists; the narrow phase refines.
+STANDING_RADIUS = 0.32
+SITTING_LENGTH, SITTING_WIDTH, SITTING_FORWARD = 0.95, 0.6, 0.2
+STOOL_SIZE = 0.42
+
+
+def footprint_estimate(posture: str, position, yaw_deg: float) -> Polygon:
+    """Floor footprint of a person before it is built. Yaw 0 faces +X; sitting legs reach forward."""
+    if posture == "sitting":
+        return rect(position, SITTING_LENGTH, SITTING_WIDTH, yaw_deg, SITTING_FORWARD)
+    return circle(position, STANDING_RADIUS)
+
+
+def unproject_polygon_px(camera, polygon_px) -> list[tuple[float, float]]:
+    """A polygon drawn on the background photo (pixels) as a floor polygon (metres)."""
+    pts = camera.unproject_to_floor(np.asarray(polygon_px, dtype=np.float64))
+    if np.isnan(pts).any():
+        raise ValueError("polygon_px: a vertex lies outside the image circle or above the horizon")
+    return [(round(float(x), 6), round(float(y), 6)) for x, y, _ in pts]
+
+
+@dataclass
+class FloorObstacle:
+    name: str
+    kind: str
+    polygon: list[tuple[float, float]]
+    height: float
+    seat_height: float | None = None
+    generated: bool = False
+
+    @property
+    def is_seat(self) -> bool:
+        return self.seat_height is not None or self.kind == "chair"
+
+
+@dataclass
+class Placer:
+    """Rejection sampler over the floor. ``camera`` is a :class:`shared_schema.CameraModel`."""
+
+    floor: list[tuple[float, float]]
+    camera: object
+    obstacles: list[FloorObstacle] = field(default_factory=list)
+    placed: list[Polygon] = field(default_factory=list)
+    wall_margin: float = 0.3
+    head_height: float = 1.8
+    circle_margin_px: float = 2.0
+
+    def in_view(self, position, heights=(0.0, None)) -> bool:
+        """Feet and head of a person at ``position`` both inside the image circle."""
+        hs = [self.head_height if h is None else h for h in heights]
+        pts = np.array([[position[0], position[1], h] for h in hs])
+        px = self.camera.project(pts)
+        if np.isnan(px).any():
+            return False
+        cu, cv = self.camera.center
+        rmax = self.camera.image_circle_radius() if self.camera.projection != "perspective" else math.inf
+        w, h = self.camera.width, self.camera.height
+        m = self.circle_margin_px
+        for u, v in px:
+            if not (m <= u < w - m and m <= v < h - m):
+                return False
+            if math.hypot(u - cu, (v - cv) * (w / h)) > rmax - m:
+                return False
+        return True
+
+    def on_floor(self, footprint) -> bool:
+        if not polygon_inside(footprint, self.floor):
+            return False
+        if self.wall_margin > 0:
+            c = as_poly(footprint).mean(axis=0)
+            for ang in range(0, 360, 45):
+                a = math.radians(ang)
+                p = (c[0] + self.wall_margin * math.cos(a), c[1] + self.wall_margin * math.sin(a))
+                if not point_in_polygon(p, self.floor):
+                    return False
+        return True
+
+    def collides(self, footprint, *, ignore: tuple[str, ...] = (), skip_tables: bool = False) -> bool:
+        for ob in self.obstacles:
+            if ob.name in ignore or (skip_tables and ob.kind == "table"):
+                continue
+            if polygons_overlap(footprint, ob.polygon):
+                return True
+        return any(polygons_overlap(footprint, p) for p in self.placed)
+
+    def sample_point(self, rng: np.random.Generator) -> tuple[float, float]:
+        f = as_poly(self.floor)
+        lo, hi = f.min(0), f.max(0)
+        for _ in range(1000):
+            p = (float(rng.uniform(lo[0], hi[0])), float(rng.uniform(lo[1], hi[1])))
+            if point_in_polygon(p, f):
+                return p
+        raise PlacementError("the floor polygon has (almost) no area")
+
+    def propose_standing(self, rng: np.random.Generator, attempts: int) -> tuple[tuple[float, float], float, Polygon]:
+        """A free standing position: (position, yaw_deg, footprint). Raises PlacementError."""
+        for _ in range(attempts):
+            pos = self.sample_point(rng)
+            yaw = float(rng.uniform(0.0, 360.0))
+            fp = footprint_estimate("standing", pos, yaw)
+            if self.on_floor(fp) and self.in_view(pos) and not self.collides(fp):
+                return pos, yaw, fp
+        raise PlacementError(
+            f"could not place a standing person after {attempts} attempts: {len(self.placed)} people placed, "
+            "floor/image circle too crowded; lower people.standing or raise people.max_placement_attempts"
+        )
+
+    def propose_stool(self, rng: np.random.Generator, attempts: int, index: int | str) -> FloorObstacle:
+        """A free position for a generated stool (a seat for a sitting person when no chair is free)."""
+        for _ in range(attempts):
+            pos = self.sample_point(rng)
+            yaw = float(rng.uniform(0.0, 360.0))
+            fp = footprint_estimate("sitting", pos, yaw)
+            if self.on_floor(fp) and self.in_view(pos, (0.0, 1.35)) and not self.collides(fp):
+                stool = rect(pos, STOOL_SIZE, STOOL_SIZE, yaw)
+                seat = float(np.round(rng.uniform(0.42, 0.5), 4))
+                return FloorObstacle(
+                    name=f"stool_{index}", kind="chair", polygon=[(float(x), float(y)) for x, y in stool],
+                    height=seat, seat_height=seat, generated=True,
+                )  # fmt: skip
+        raise PlacementError(
+            f"could not place a sitting person after {attempts} attempts: {len(self.placed)} people placed, "
+            "floor/image circle too crowded; lower people.sitting or raise people.max_placement_attempts"
+        )
+
+    def seat_yaw(self, seat: FloorObstacle, rng: np.random.Generator) -> float:
+        """Face the nearest table when there is one (people sit at tables), else a random direction."""
+        c = np.array(polygon_centroid(seat.polygon))
+        tables = [o for o in self.obstacles if o.kind in ("table", "counter") and not o.generated]
+        if tables:
+            d = [np.array(polygon_centroid(t.polygon)) - c for t in tables]
+            near = min(d, key=lambda v: float(np.hypot(*v)))
+            if float(np.hypot(*near)) < 2.0:
+                return float(math.degrees(math.atan2(near[1], near[0]))) % 360.0
+        return float(rng.uniform(0.0, 360.0))

@@ -1,0 +1,583 @@
+"""Build one annotated scene in Blender from a SceneConfig and an image seed (imports bpy).
+
+Thesis §3.2 / Algorithm 4: floor, annotated obstacles, people (collision-checked), fisheye camera,
+randomized lights, background (photo + shadow catcher + holdout furniture, or a procedural room).
+Every random quantity comes from ``rng_for(seed, <key path>)``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import bmesh
+import bpy
+import numpy as np
+from mathutils.bvhtree import BVHTree
+
+from shared_schema.distributions import rng_for
+
+from ..core.placement import (
+    FloorObstacle,
+    PlacementError,
+    Placer,
+    as_poly,
+    footprint_estimate,
+    polygon_centroid,
+    unproject_polygon_px,
+)
+from . import compat
+from .camera import add_camera
+
+SCENE_NAME = "R2_Scene"
+#: Posed-mesh (narrow phase) checks per person before giving up; each builds a body (~0.2 s).
+MAX_BUILDS_PER_PERSON = 12
+DEBUG = False
+#: Farthest a body reaches from its floor position (arms, a sitter's legs), metres: the narrow phase skips
+#: obstacles and people beyond the sum of reaches.
+STANDING_REACH_M = 1.0
+SITTING_REACH_M = 1.2
+
+
+def _poly_distance(point, polygon) -> float:
+    """Distance from a point to a polygon (0 inside)."""
+    p = np.asarray(point, dtype=np.float64)
+    poly = as_poly(polygon)
+    from shared_schema.geometry import point_in_polygon
+
+    if point_in_polygon((float(p[0]), float(p[1])), poly):
+        return 0.0
+    a, b = poly, np.roll(poly, -1, axis=0)
+    ab = b - a
+    t = np.clip(((p - a) * ab).sum(1) / np.maximum((ab * ab).sum(1), 1e-12), 0.0, 1.0)
+    return float(np.min(np.hypot(*(a + ab * t[:, None] - p).T)))
+FRAME = 10
+
+
+def humans_api():
+    """(PersonParams, make_person, is_real): the real humans package; the stand-in bodies only when that
+    package is absent (a broken humans package raises instead of silently rendering stand-ins)."""
+    try:
+        from ..humans import PersonParams, make_person  # type: ignore[attr-defined]
+
+        return PersonParams, make_person, True
+    except ModuleNotFoundError as exc:
+        if not (exc.name or "").endswith("humans"):
+            raise
+        global _WARNED_STANDIN
+        if not _WARNED_STANDIN:
+            print("[render_and_refine] WARNING: blender_addon.humans is missing: rendering stand-in bodies")
+            _WARNED_STANDIN = True
+        from .standin import PersonParams, make_person
+
+        return PersonParams, make_person, False
+
+
+_WARNED_STANDIN = False
+
+
+@dataclass
+class BuiltScene:
+    scene: Any
+    config: Any
+    camera: Any  # shared_schema.CameraModel actually rendered (resolution applied)
+    seed: int
+    samples: int
+    persons: list = field(default_factory=list)  # PersonHandle, instance ids 1..K
+    person_meta: list = field(default_factory=list)  # dicts: posture, position, yaw, seat
+    obstacles: list = field(default_factory=list)  # FloorObstacle (config + generated stools)
+    lighting: dict = field(default_factory=dict)
+    background: dict = field(default_factory=dict)
+    sampled: dict = field(default_factory=dict)
+    photo_linear: np.ndarray | None = None  # (H, W, 3) linear photo, rows top to bottom
+    denoise: bool = False
+    device: str = "CPU"
+    humans_real: bool = False
+    timings: dict = field(default_factory=dict)
+    person_bvh: list = field(default_factory=list)
+    exposure: float = -2.0
+    frame: int = FRAME
+
+
+# -- small helpers ----------------------------------------------------------------------------------------------
+def human_yaw(facing_deg: float) -> float:
+    """The humans package's yaw (0 = facing -Y, counter-clockwise) of a facing direction (0 = +X)."""
+    return round((facing_deg + 90.0) % 360.0, 6)
+
+
+def kelvin_to_rgb(kelvin: float) -> tuple[float, float, float]:
+    """Linear RGB of a black body (Tanner Helland's fit, then sRGB → linear), max component 1."""
+    t = kelvin / 100.0
+    r = 255.0 if t <= 66 else 329.698727446 * ((t - 60) ** -0.1332047592)
+    g = 99.4708025861 * math.log(t) - 161.1195681661 if t <= 66 else 288.1221695283 * ((t - 60) ** -0.0755148492)
+    b = 255.0 if t >= 66 else (0.0 if t <= 19 else 138.5177312231 * math.log(t - 10) - 305.0447927307)
+    srgb = [min(255.0, max(0.0, c)) / 255.0 for c in (r, g, b)]
+    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in srgb]
+    m = max(lin)
+    return (lin[0] / m, lin[1] / m, lin[2] / m)
+
+
+def _material(name: str, color, roughness: float = 0.6):
+    mat = bpy.data.materials.new(name)
+    mat.diffuse_color = (*color, 1.0)
+    compat.ensure_nodes(mat)
+    bsdf = mat.node_tree.nodes.get("Principled BSDF")
+    if bsdf is not None:
+        bsdf.inputs["Base Color"].default_value = (*color, 1.0)
+        bsdf.inputs["Roughness"].default_value = roughness
+    return mat
+
+
+def _prism(bm, polygon, z0: float, z1: float) -> None:
+    poly = as_poly(polygon)
+    if _signed_area(poly) < 0:
+        poly = poly[::-1]
+    bottom = [bm.verts.new((float(x), float(y), z0)) for x, y in poly]
+    top = [bm.verts.new((float(x), float(y), z1)) for x, y in poly]
+    bm.faces.new(list(reversed(bottom)))
+    bm.faces.new(top)
+    n = len(poly)
+    for i in range(n):
+        j = (i + 1) % n
+        bm.faces.new((bottom[i], bottom[j], top[j], top[i]))
+
+
+def _signed_area(p: np.ndarray) -> float:
+    return float(0.5 * (np.dot(p[:, 0], np.roll(p[:, 1], -1)) - np.dot(p[:, 1], np.roll(p[:, 0], -1))))
+
+
+_SQUARE = np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])
+
+
+def _leg_polys(polygon, inset: float = 0.06, size: float = 0.05) -> list[np.ndarray]:
+    poly = as_poly(polygon)
+    c = poly.mean(axis=0)
+    legs = []
+    for v in poly:
+        d = c - v
+        n = float(np.hypot(*d)) or 1.0
+        p = v + d / n * inset * math.sqrt(2)
+        legs.append(p + _SQUARE * size / 2)
+    return legs
+
+
+def obstacle_mesh(ob: FloorObstacle):
+    """Furniture mesh from a floor obstacle: tables = top + legs; chairs/stools = seat + post; others = prisms."""
+    bm = bmesh.new()
+    if ob.kind == "table":
+        _prism(bm, ob.polygon, ob.height - 0.04, ob.height)
+        for leg in _leg_polys(ob.polygon):
+            _prism(bm, leg, 0.0, ob.height - 0.04)
+    elif ob.kind == "chair":
+        seat = ob.seat_height or ob.height
+        _prism(bm, ob.polygon, seat - 0.05, seat)
+        c = np.array(polygon_centroid(ob.polygon))
+        _prism(bm, c + _SQUARE * 0.03, 0.0, seat - 0.05)
+    else:
+        _prism(bm, ob.polygon, 0.0, ob.height)
+    me = bpy.data.meshes.new(f"obstacle_{ob.name}")
+    bm.to_mesh(me)
+    bm.free()
+    return me
+
+
+def bvh_of_objects(objects, depsgraph) -> BVHTree | None:
+    """A BVH of the evaluated (posed) meshes of ``objects`` in world coordinates (triangles)."""
+    all_verts: list[np.ndarray] = []
+    all_tris: list[np.ndarray] = []
+    base = 0
+    for ob in objects:
+        if ob.type != "MESH":
+            continue
+        ev = ob.evaluated_get(depsgraph)
+        me = ev.to_mesh()
+        try:
+            me.calc_loop_triangles()
+            nv, nt = len(me.vertices), len(me.loop_triangles)
+            if nv == 0 or nt == 0:
+                continue
+            co = np.empty(nv * 3, dtype=np.float64)
+            me.vertices.foreach_get("co", co)
+            tris = np.empty(nt * 3, dtype=np.int64)
+            me.loop_triangles.foreach_get("vertices", tris)
+            mw = np.array(ev.matrix_world, dtype=np.float64)
+        finally:
+            ev.to_mesh_clear()
+        all_verts.append(co.reshape(-1, 3) @ mw[:3, :3].T + mw[:3, 3])
+        all_tris.append(tris.reshape(-1, 3) + base)
+        base += nv
+    if not all_tris:
+        return None
+    return BVHTree.FromPolygons(np.concatenate(all_verts).tolist(), np.concatenate(all_tris).tolist(),
+                                all_triangles=True)
+
+
+def scaled_camera(camera, resolution: int | None):
+    """The config camera at another resolution (``resolution`` = the larger side), same lens and pose."""
+    if not resolution or resolution == max(camera.width, camera.height):
+        return camera
+    s = resolution / max(camera.width, camera.height)
+    w, h = max(8, round(camera.width * s)), max(8, round(camera.height * s))
+    upd: dict[str, Any] = {"width": w, "height": h}
+    if camera.principal_point is not None:
+        upd["principal_point"] = (camera.principal_point[0] * w / camera.width,
+                                  camera.principal_point[1] * h / camera.height)  # fmt: skip
+    return camera.model_copy(update=upd)
+
+
+# -- the scene --------------------------------------------------------------------------------------------------
+def _remove_scene(old) -> None:
+    """Delete a scene we built and the data only it used."""
+    objs = list(old.objects)
+    datas = [o.data for o in objs if o.data is not None]
+    mats = [m for d in datas if hasattr(d, "materials") for m in d.materials if m is not None]
+    world = old.world
+    bpy.data.batch_remove(objs)
+    bpy.data.batch_remove([d for d in datas if d.users == 0])
+    bpy.data.batch_remove([m for m in set(mats) if m.users == 0])
+    if len(bpy.data.scenes) > 1:
+        bpy.data.scenes.remove(old)
+    if world is not None and world.users == 0:
+        bpy.data.worlds.remove(world)
+    for coll in (bpy.data.meshes, bpy.data.materials, bpy.data.actions, bpy.data.armatures, bpy.data.lights,
+                 bpy.data.cameras):  # fmt: skip
+        orphans = [d for d in coll if d.users == 0 and d.name.startswith(_OWNED_PREFIXES)]
+        if orphans:
+            bpy.data.batch_remove(orphans)
+
+
+_OWNED_PREFIXES = ("R2_", "obstacle_", "person_", "standin_", "stool_")
+
+
+def new_scene():
+    """A fresh scene named ``R2_Scene`` (shown in the window when there is one); the previous one is deleted
+    after the new one exists, so the window never loses its scene."""
+    old = bpy.data.scenes.get(SCENE_NAME)
+    if old is not None:
+        old.name = SCENE_NAME + "_old"
+    scene = bpy.data.scenes.new(SCENE_NAME)
+    window = getattr(bpy.context, "window", None)
+    if window is not None:
+        window.scene = scene
+    if old is not None:
+        _remove_scene(old)
+    return scene
+
+
+def scene_depsgraph(scene):
+    """The evaluated depsgraph of ``scene`` (not necessarily the context's scene)."""
+    dg = scene.view_layers[0].depsgraph
+    dg.update()
+    return dg
+
+
+def config_obstacles(config) -> list[FloorObstacle]:
+    out = []
+    for spec in config.obstacles:
+        poly = spec.polygon if spec.polygon is not None else unproject_polygon_px(config.camera, spec.polygon_px)
+        out.append(FloorObstacle(name=spec.name, kind=spec.kind, polygon=[tuple(map(float, p)) for p in poly],
+                                 height=spec.height, seat_height=spec.seat_height))  # fmt: skip
+    return out
+
+
+def setup_render(scene, built: BuiltScene, config, samples: int) -> None:
+    r = scene.render
+    r.engine = "CYCLES"
+    scene.cycles.samples = samples
+    scene.cycles.preview_samples = samples
+    if hasattr(scene.cycles, "use_adaptive_sampling"):
+        scene.cycles.use_adaptive_sampling = False
+    scene.cycles.seed = int(built.seed % (2**31))
+    scene.cycles.use_animated_seed = False
+    scene.cycles.pixel_filter_type = "BOX"
+    scene.cycles.filter_width = 1.0
+    scene.cycles.max_bounces = config.render.max_bounces
+    if hasattr(scene.cycles, "use_light_tree"):
+        scene.cycles.use_light_tree = True
+    built.device = compat.set_cycles_device(scene, config.render.device)
+    built.denoise = compat.set_denoise(scene, config.render.denoise)
+    r.use_motion_blur = bool(config.render.motion_blur)
+    r.motion_blur_shutter = config.render.motion_blur_shutter
+    r.film_transparent = config.background.mode == "photo"
+    compat.set_view_standard(scene)
+    scene.view_settings.exposure = built.exposure  # Blender's own view matches images/<id>.png
+    compat.use_compositor(scene, False)
+    vl = scene.view_layers[0]
+    vl.use_pass_object_index = True
+    vl.use_pass_combined = True
+    if config.background.mode == "photo":
+        vl.cycles.use_pass_shadow_catcher = True
+    compat.set_multilayer_exr(r.image_settings)
+    r.use_file_extension = True
+    scene.frame_start, scene.frame_end = 1, FRAME + 5
+    scene.frame_set(FRAME)
+
+
+def add_lights(scene, config, seed: int) -> dict:
+    rng = rng_for(seed, "lighting")
+    lr = config.lighting
+    kelvin = lr.color_temperature_k.sample(rng)
+    color = kelvin_to_rgb(kelvin)
+    sun_strength = lr.sun_strength.sample(rng)
+    elev = lr.sun_elevation_deg.sample(rng)
+    azim = lr.sun_azimuth_deg.sample(rng)
+    world_strength = lr.world_strength.sample(rng)
+    sun = bpy.data.lights.new("R2_Sun", "SUN")
+    sun.energy = sun_strength
+    sun.color = color
+    sun.angle = math.radians(2.0)
+    ob = bpy.data.objects.new("R2_Sun", sun)
+    # a sun at elevation e, azimuth a shines along -(cos e cos a, cos e sin a, sin e)
+    ob.rotation_euler = (0.0, math.radians(90.0 - elev), math.radians(azim))
+    scene.collection.objects.link(ob)
+    floor = as_poly(config.floor)
+    lo, hi = floor.min(0), floor.max(0)
+    areas = []
+    for i in range(lr.area_lights.sample(rng)):
+        power = lr.area_power_w.sample(rng)
+        pos = (float(rng.uniform(lo[0], hi[0])) * 0.8, float(rng.uniform(lo[1], hi[1])) * 0.8)
+        size = float(rng.uniform(0.4, 1.5))
+        k = float(rng.uniform(lr.color_temperature_k.low if hasattr(lr.color_temperature_k, "low") else 3000,
+                              kelvin + 1.0))  # fmt: skip
+        light = bpy.data.lights.new(f"R2_Area{i}", "AREA")
+        light.energy = power
+        light.size = size
+        light.color = kelvin_to_rgb(k)
+        lo_ = bpy.data.objects.new(f"R2_Area{i}", light)
+        lo_.location = (pos[0], pos[1], min(2.9, config.camera.position[2] - 0.05))
+        scene.collection.objects.link(lo_)
+        areas.append({"position": [round(pos[0], 4), round(pos[1], 4)], "power_w": round(power, 3),
+                      "size_m": round(size, 4), "color_temperature_k": round(k, 1)})  # fmt: skip
+    world = bpy.data.worlds.new("R2_World")
+    compat.ensure_nodes(world)
+    bg = world.node_tree.nodes.get("Background")
+    bg.inputs[0].default_value = (*color, 1.0)
+    bg.inputs[1].default_value = world_strength
+    scene.world = world
+    return {
+        "sun_strength": round(sun_strength, 4), "sun_elevation_deg": round(elev, 3),
+        "sun_azimuth_deg": round(azim, 3), "color_temperature_k": round(kelvin, 1),
+        "world_strength": round(world_strength, 4), "area_lights": areas,
+    }  # fmt: skip
+
+
+def add_room(scene, config, built: BuiltScene, obstacles: list[FloorObstacle], seed: int) -> list:
+    """Floor (+ walls in procedural mode) and furniture. Returns the obstacle objects (for the narrow phase)."""
+    rng = rng_for(seed, "background")
+    photo = config.background.mode == "photo"
+    params: dict[str, Any] = {}
+    bm = bmesh.new()
+    if photo:
+        _prism(bm, [(-50, -50), (50, -50), (50, 50), (-50, 50)], -0.01, 0.0)
+    else:
+        _prism(bm, config.floor, -0.01, 0.0)
+    me = bpy.data.meshes.new("R2_Floor")
+    bm.to_mesh(me)
+    bm.free()
+    floor = bpy.data.objects.new("R2_Floor", me)
+    scene.collection.objects.link(floor)
+    colors = config.background.floor_colors
+    fcol = tuple(float(c) for c in colors[int(rng.integers(len(colors)))]) if colors else (0.5, 0.5, 0.5)
+    jitter = rng.uniform(-0.05, 0.05, 3)
+    fcol = tuple(float(np.clip(c + j, 0.02, 0.95)) for c, j in zip(fcol, jitter, strict=True))
+    me.materials.append(_material("R2_FloorMat", fcol, float(rng.uniform(0.3, 0.9))))
+    if photo:
+        floor.is_shadow_catcher = True
+        params["shadow_catcher"] = True
+    else:
+        params["floor_color"] = [round(c, 4) for c in fcol]
+        wcol = tuple(float(c) for c in rng.uniform(0.55, 0.9, 3))
+        params["wall_color"] = [round(c, 4) for c in wcol]
+        bm = bmesh.new()
+        poly = as_poly(config.floor)
+        n = len(poly)
+        for i in range(n):
+            a, b = poly[i], poly[(i + 1) % n]
+            d = b - a
+            nrm = np.array([-d[1], d[0]]) / (np.hypot(*d) or 1.0) * 0.1
+            sgn = -1.0 if _signed_area(poly) > 0 else 1.0
+            _prism(bm, [a, b, b + sgn * nrm, a + sgn * nrm], 0.0, 2.6)
+        wme = bpy.data.meshes.new("R2_Walls")
+        bm.to_mesh(wme)
+        bm.free()
+        walls = bpy.data.objects.new("R2_Walls", wme)
+        wme.materials.append(_material("R2_WallMat", wcol, 0.8))
+        scene.collection.objects.link(walls)
+    obstacle_objs = []
+    for ob in obstacles:
+        me = obstacle_mesh(ob)
+        o = bpy.data.objects.new(f"R2_Obstacle_{ob.name}", me)
+        scene.collection.objects.link(o)
+        if photo and not ob.generated:
+            o.is_holdout = True
+            o.visible_shadow = False
+        else:
+            col = tuple(float(c) for c in rng_for(seed, "obstacle", ob.name).uniform(0.1, 0.7, 3))
+            me.materials.append(_material(f"R2_Mat_{ob.name}", col, 0.5))
+        obstacle_objs.append(o)
+    built.background = {"mode": config.background.mode, "photo": config.background.photo, "params": params}
+    return obstacle_objs
+
+
+def load_photo(path: str, width: int, height: int) -> np.ndarray:
+    """The background photo as linear RGB (H, W, 3), top row first, resampled (nearest) to the render size."""
+    from .png import srgb_to_linear
+
+    img = bpy.data.images.load(str(path), check_existing=False)
+    try:
+        w, h = img.size
+        px = np.empty(w * h * 4, dtype=np.float32)
+        img.pixels.foreach_get(px)
+        is_float = img.is_float
+    finally:
+        bpy.data.images.remove(img)
+    arr = px.reshape(h, w, 4)[::-1, :, :3]
+    if (w, h) != (width, height):
+        rows = (np.arange(height) * h / height).astype(int)
+        cols = (np.arange(width) * w / width).astype(int)
+        arr = arr[rows][:, cols]
+    return arr if is_float else srgb_to_linear(arr)
+
+
+def place_people(scene, config, built: BuiltScene, obstacles: list[FloorObstacle], obstacle_objs: list) -> None:
+    PersonParams, make_person, real = humans_api()
+    built.humans_real = real
+    seed = built.seed
+    count_rng = rng_for(seed, "people", "count")
+    n_stand = config.people.standing.sample(count_rng)
+    n_sit = config.people.sitting.sample(count_rng)
+    built.sampled.update({"standing": n_stand, "sitting": n_sit, "humans": "mpfb2" if real else "standin"})
+    attempts = config.people.max_placement_attempts
+    placer = Placer(floor=list(config.floor), camera=config.camera, obstacles=list(obstacles))
+    depsgraph = scene_depsgraph(scene)
+    obstacle_bvh = {o.name: bvh_of_objects([obj], depsgraph) for o, obj in zip(obstacles, obstacle_objs, strict=True)}
+    by_name = {o.name: o for o in obstacles}
+    person_bvh: list = []
+    free_seats = [o for o in obstacles if o.is_seat]
+    seat_rng = rng_for(seed, "placement", "seats")
+    seat_order = [free_seats[i] for i in seat_rng.permutation(len(free_seats))]
+    postures = ["sitting"] * n_sit + ["standing"] * n_stand
+    coll = scene.collection
+    for k, posture in enumerate(postures, start=1):
+        rng = rng_for(seed, "placement", k)
+        placed = False
+        tries = 0
+        builds = 0
+        tried_seats: set[str] = set()
+        while not placed:
+            tries += 1
+            if tries > attempts or builds >= MAX_BUILDS_PER_PERSON:
+                raise PlacementError(
+                    f"could not place person {k} ({posture}) after {tries - 1} attempts and {builds} posed-mesh "
+                    f"checks ({k - 1} of {len(postures)} placed); lower people counts or raise max_placement_attempts"
+                )
+            seat = None
+            # a new body (pose, phenotype) after each failed posed-mesh check; the first is (seed, person, k)
+            person_seed = int(rng_for(seed, "person", k, *([builds] if builds else [])).integers(0, 2**31 - 1))
+            if posture == "sitting":
+                for cand in seat_order:
+                    if cand.name in tried_seats:
+                        continue
+                    tried_seats.add(cand.name)
+                    if placer.in_view(polygon_centroid(cand.polygon), (0.0, 1.35)):
+                        seat = cand
+                        break
+                if seat is None:
+                    seat = placer.propose_stool(rng, attempts, f"{k}_{tries}")
+                    tried_seats.add(seat.name)
+                    mesh = obstacle_mesh(seat)
+                    o = bpy.data.objects.new(f"R2_Obstacle_{seat.name}", mesh)
+                    col = tuple(float(v) for v in rng_for(seed, "obstacle", seat.name).uniform(0.1, 0.7, 3))
+                    mesh.materials.append(_material(f"R2_Mat_{seat.name}", col, 0.5))
+                    coll.objects.link(o)
+                    obstacles.append(seat)
+                    by_name[seat.name] = seat
+                    placer.obstacles.append(seat)
+                    obstacle_objs.append(o)
+                    depsgraph = scene_depsgraph(scene)
+                    obstacle_bvh[seat.name] = bvh_of_objects([o], depsgraph)
+                pos = polygon_centroid(seat.polygon)
+                yaw = placer.seat_yaw(seat, rng)
+                fp = footprint_estimate("sitting", pos, yaw)
+                if placer.collides(fp, ignore=(seat.name,), skip_tables=True):
+                    continue  # this seat is blocked; the next try takes another seat or a stool
+                params = PersonParams(posture="sitting", position=pos, yaw_deg=human_yaw(yaw),
+                                      seat_height=seat.seat_height or seat.height, instance_id=k,
+                                      seed=person_seed)  # fmt: skip
+            else:
+                pos, yaw, fp = placer.propose_standing(rng, attempts)
+                params = PersonParams(posture="standing", position=pos, yaw_deg=human_yaw(yaw), instance_id=k,
+                                      seed=person_seed)
+            builds += 1
+            t_body = time.perf_counter()
+            handle = make_person(params, config.phenotype, collection=coll, frame=FRAME,
+                                 motion_frames=1 if config.render.motion_blur else 0)  # fmt: skip
+            built.timings["make_person_s"] = built.timings.get("make_person_s", 0.0) + time.perf_counter() - t_body
+            built.timings["bodies_built"] = built.timings.get("bodies_built", 0) + 1
+            for ob in handle.objects:
+                ob.pass_index = k
+            scene.frame_set(FRAME)
+            # narrow phase only against what this body could reach (the rest cannot touch it)
+            reach = SITTING_REACH_M if posture == "sitting" else STANDING_REACH_M
+            near_obstacles = [n for n, ob_bvh in obstacle_bvh.items() if ob_bvh is not None
+                              and (seat is None or n != seat.name) and _poly_distance(pos, by_name[n].polygon) < reach]
+            near_persons = [i for i, m in enumerate(built.person_meta)
+                            if math.dist(pos, m["position"]) < reach + m["reach"]]  # fmt: skip
+            bvh = None
+            hit = False
+            if near_obstacles or near_persons:
+                bvh = bvh_of_objects(handle.objects, scene_depsgraph(scene))
+            if bvh is not None:
+                for name in near_obstacles:
+                    if bvh.overlap(obstacle_bvh[name]):
+                        hit = True
+                        if DEBUG:
+                            print("narrow-phase hit", k, posture, name)
+                        break
+                if not hit:
+                    for i in near_persons:
+                        if person_bvh[i] is None:
+                            person_bvh[i] = bvh_of_objects(built.persons[i].objects, scene_depsgraph(scene))
+                        if person_bvh[i] is not None and bvh.overlap(person_bvh[i]):
+                            hit = True
+                            if DEBUG:
+                                print("narrow-phase hit", k, posture, "person", i + 1)
+                            break
+            if hit:
+                handle.remove()
+                continue
+            placed = True
+            if seat is not None and seat in seat_order:
+                seat_order.remove(seat)
+            fp_real = handle.footprint if handle.footprint is not None and len(handle.footprint) >= 3 else fp
+            placer.placed.append(as_poly(fp_real))
+            person_bvh.append(bvh)
+            built.persons.append(handle)
+            built.person_meta.append({"posture": posture, "position": (float(pos[0]), float(pos[1])),
+                                      "yaw_deg": params.yaw_deg, "facing_deg": float(yaw),
+                                      "seat": seat.name if seat else None, "seat_height": params.seat_height,
+                                      "placement_tries": tries, "mesh_checks": builds,
+                                      "reach": reach})  # fmt: skip
+    built.person_bvh = person_bvh
+
+
+def build(config, seed: int, *, resolution: int | None = None, samples: int | None = None) -> BuiltScene:
+    t0 = time.perf_counter()
+    camera = scaled_camera(config.camera, resolution)
+    n_samples = int(samples or config.render.samples)
+    scene = new_scene()
+    built = BuiltScene(scene=scene, config=config, camera=camera, seed=int(seed), samples=n_samples)
+    setup_render(scene, built, config, n_samples)
+    add_camera(scene, camera)
+    built.lighting = add_lights(scene, config, seed)
+    obstacles = config_obstacles(config)
+    obstacle_objs = add_room(scene, config, built, obstacles, seed)
+    if config.background.mode == "photo":
+        built.photo_linear = load_photo(config.background.photo, camera.width, camera.height)
+    place_people(scene, config, built, obstacles, obstacle_objs)
+    built.obstacles = obstacles
+    scene.frame_set(FRAME)
+    built.timings["assembly_s"] = time.perf_counter() - t0
+    return built

@@ -1,0 +1,129 @@
+"""Render a built scene once and extract beauty, object index and shadow-catcher passes (imports bpy).
+
+One Cycles render writes one uncompressed multilayer EXR (``compat.set_multilayer_exr``); :mod:`.exr` reads
+every pass with numpy only (works in Blender's own Python, 3.4 to 5.x). The photo composite is done in numpy:
+``Combined + photo * ShadowCatcher * (1 - alpha)`` (the shadow-catcher pass removes shadows from alpha).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+
+import bpy
+import numpy as np
+
+from . import compat
+from .exr import find_channel, read_exr
+from .png import linear_to_srgb8
+
+#: Exposure (stops) applied to the rendered light before the Standard view transform: the config's light
+#: strengths are physical-ish watts, which a Standard transform at exposure 0 clips indoors.
+DEFAULT_EXPOSURE = -2.0
+
+
+class RenderError(RuntimeError):
+    pass
+
+
+def render_passes(built) -> dict[str, np.ndarray]:
+    """Render ``built.scene``; returns rgba (H, W, 4) linear premultiplied, index (H, W) int, and
+    shadow_catcher (H, W, 3) when present. Rows top to bottom."""
+    scene = built.scene
+    tmp = tempfile.mkdtemp(prefix="r2_render_")
+    try:
+        path = os.path.join(tmp, "passes.exr")
+        scene.render.filepath = path
+        t0 = time.perf_counter()
+        if bpy.context.window is not None:
+            bpy.context.window.scene = scene
+        result = bpy.ops.render.render(write_still=True, scene=scene.name)
+        built.timings["render_s"] = time.perf_counter() - t0
+        if "FINISHED" not in result or not os.path.isfile(path):
+            raise RenderError(f"Cycles render failed ({result}); see Blender's log above")
+        t1 = time.perf_counter()
+        ch = read_exr(path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    out: dict[str, np.ndarray] = {}
+    comb = [find_channel(ch, compat.PASS_NAMES["combined"], c) for c in "RGBA"]
+    if any(c is None for c in comb):
+        raise RenderError(f"no Combined pass in the EXR (channels: {sorted(ch)[:12]})")
+    out["rgba"] = np.stack(comb, axis=-1)
+    idx = find_channel(ch, compat.PASS_NAMES["index"], "X")
+    if idx is None:
+        raise RenderError(f"no object index pass in the EXR (channels: {sorted(ch)[:12]})")
+    out["index"] = np.rint(idx).astype(np.int64)
+    sc = [find_channel(ch, compat.PASS_NAMES["shadow_catcher"], c) for c in "RGB"]
+    if all(c is not None for c in sc):
+        out["shadow_catcher"] = np.stack(sc, axis=-1)
+    built.timings["read_passes_s"] = time.perf_counter() - t1
+    return out
+
+
+def composite(built, passes: dict[str, np.ndarray]) -> np.ndarray:
+    """Final 8-bit sRGB image (H, W, 3)."""
+    rgba = passes["rgba"]
+    rgb = rgba[..., :3] * float(2.0 ** built.exposure)
+    if built.photo_linear is not None:
+        alpha = rgba[..., 3:4]
+        sc = passes.get("shadow_catcher")
+        if sc is None:
+            sc = np.ones_like(rgb)
+        rgb = rgb + built.photo_linear * sc * (1.0 - alpha)
+    return linear_to_srgb8(rgb)
+
+
+def instance_map(built, passes: dict[str, np.ndarray]) -> np.ndarray:
+    """uint16 instance ids: the object index where it names a person, else 0."""
+    idx = passes["index"]
+    k = len(built.persons)
+    out = np.where((idx >= 1) & (idx <= k), idx, 0)
+    return out.astype(np.uint16)
+
+
+def unoccluded_areas(built) -> list[int]:
+    """Pixels each person would cover with no occluder: cast each pixel ray in the person's projected
+    bounding box against that person's own BVH (same pixel-centre sampling as the index pass)."""
+    cam = built.camera
+    origin = np.asarray(cam.position, dtype=np.float64)
+    out = []
+    from .builder import bvh_of_objects, scene_depsgraph
+
+    for i, handle in enumerate(built.persons):
+        bvh = built.person_bvh[i] if i < len(built.person_bvh) else None
+        if bvh is None:  # not needed by the placement's narrow phase: build it now
+            bvh = bvh_of_objects(handle.objects, scene_depsgraph(built.scene))
+        if bvh is None:
+            out.append(0)
+            continue
+        verts = handle.world_vertices()
+        if len(verts) > 4000:
+            verts = verts[:: max(1, len(verts) // 4000)]
+        px = cam.project(verts)
+        px = px[np.isfinite(px).all(axis=1)]
+        if len(px) == 0:
+            out.append(0)
+            continue
+        c0, r0 = np.floor(px.min(0)).astype(int) - 2
+        c1, r1 = np.ceil(px.max(0)).astype(int) + 2
+        c0, r0 = max(c0, 0), max(r0, 0)
+        c1, r1 = min(c1, cam.width), min(r1, cam.height)
+        if c1 <= c0 or r1 <= r0:
+            out.append(0)
+            continue
+        cc, rr = np.meshgrid(np.arange(c0, c1) + 0.5, np.arange(r0, r1) + 0.5)
+        dirs = cam.unproject(np.stack([cc.ravel(), rr.ravel()], axis=1))
+        ok = np.isfinite(dirs).all(axis=1)
+        from mathutils import Vector
+
+        o = Vector(origin)
+        hits = 0
+        ray_cast = bvh.ray_cast
+        for d in dirs[ok]:
+            if ray_cast(o, Vector(d))[0] is not None:
+                hits += 1
+        out.append(hits)
+    return out
