@@ -131,16 +131,42 @@ def macro_target_weights(ph: Phenotype, eps: float = 1e-6) -> dict[str, float]:
     return {k: v for k, v in sorted(out.items()) if v > eps}
 
 
+_FLAT_INDEX: dict[str, np.ndarray] = {}  # target name -> flat indices into a C-contiguous (V, 3) array
+_FLAT_BY_BYTES: dict[bytes, np.ndarray] = {}  # targets with the same vertex indices share one flat-index object
+
+
+def _flat_index(name: str, idx: np.ndarray) -> np.ndarray:
+    fi = _FLAT_INDEX.get(name)
+    if fi is None:
+        fi = (idx[:, None] * 3 + np.arange(3)).ravel()
+        fi = _FLAT_INDEX[name] = _FLAT_BY_BYTES.setdefault(fi.tobytes(), fi)
+    return fi
+
+
 def shaped_coords(ph: Phenotype) -> np.ndarray:
-    """All base-mesh vertices (body and joint cubes) with the blended macro targets applied (metres, not grounded)."""
+    """All base-mesh vertices (body and joint cubes) with the blended macro targets applied (metres, not grounded).
+
+    Per target this is ``coords[idx] += w * d`` in name order. It runs on the flat view (1-D fancy indexing is ~2x
+    faster than (n, 3) rows), and consecutive targets on the same vertices share one gather/scatter; the float
+    operations (a float32 ``w * d`` added to float64 coordinates, in target order) are exactly the same.
+    """
     coords = mhdata.base_mesh().coords.copy()
+    flat = coords.reshape(-1)
     targets = mhdata.macro_targets()
+    cur_fi, cur = None, None
     for name, w in macro_target_weights(ph).items():
         t = targets.get(name)
         if t is None:  # e.g. universal-*-averagemuscle-averageweight is empty
             continue
         idx, d = t
-        coords[idx] += w * d
+        fi = _flat_index(name, idx)
+        if fi is not cur_fi:
+            if cur_fi is not None:
+                flat[cur_fi] = cur
+            cur_fi, cur = fi, flat[fi]
+        cur += (w * d).reshape(-1)
+    if cur_fi is not None:
+        flat[cur_fi] = cur
     return coords
 
 

@@ -66,9 +66,10 @@ def keypoints(sk: Skeleton, coords_rest: np.ndarray, g: np.ndarray, heads: np.nd
 
 def convex_hull_2d(points: np.ndarray) -> np.ndarray:
     """Counter-clockwise convex hull (Andrew's monotone chain) of (N, 2) points."""
-    pts = np.unique(np.round(np.asarray(points, dtype=np.float64), 5), axis=0)
-    if len(pts) < 3:
-        return pts
+    pts_arr = np.unique(np.round(np.asarray(points, dtype=np.float64), 5), axis=0)
+    if len(pts_arr) < 3:
+        return pts_arr
+    pts = pts_arr.tolist()  # Python floats: the same IEEE double arithmetic, without numpy scalar overhead
 
     def cross(o, a, b):
         return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
@@ -83,7 +84,7 @@ def convex_hull_2d(points: np.ndarray) -> np.ndarray:
         while len(upper) >= 2 and cross(upper[-2], upper[-1], p) <= 0:
             upper.pop()
         upper.append(p)
-    return np.array(lower[:-1] + upper[:-1])
+    return np.array(lower[:-1] + upper[:-1], dtype=np.float64)
 
 
 def footprint(vertices: np.ndarray) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 
 import bpy
 import numpy as np
@@ -32,6 +33,61 @@ def _body_mesh(name: str, coords: np.ndarray):
     me.validate(clean_customdata=False)
     _smooth(me)
     return me
+
+
+_TEMPLATE: dict = {}  # "mesh": the skinned body template (an orphan mesh datablock), "weights": its weight array
+TEMPLATE_NAME = "humans_body_template"
+TEMPLATE_MIN_BLENDER = (4, 2, 0)
+
+
+def _template_alive(me) -> bool:
+    try:
+        return me is not None and me.name in bpy.data.meshes and bpy.data.meshes[me.name] == me
+    except ReferenceError:  # removed (e.g. read_factory_settings)
+        return False
+
+
+def _body_template(names, weights: np.ndarray):
+    """The rest body mesh with every vertex group filled in, built once per process (or after the datablock was
+    freed). Per person it is copied (a C-level memcpy of topology + deform weights) instead of rebuilding the
+    topology and issuing thousands of ``VertexGroup.add`` calls."""
+    me = _TEMPLATE.get("mesh")
+    if _TEMPLATE.get("weights") is weights and _TEMPLATE.get("names") == tuple(names) and _template_alive(me):
+        return me
+    me = _body_mesh(TEMPLATE_NAME, mhdata.base_mesh().coords)
+    ob = bpy.data.objects.new(TEMPLATE_NAME, me)
+    try:
+        _vertex_groups(ob, names, weights)
+    finally:
+        bpy.data.objects.remove(ob, do_unlink=True)
+    _TEMPLATE.update(mesh=me, weights=weights, names=tuple(names))
+    return me
+
+
+def _skinned_body_mesh(name: str, coords: np.ndarray, names, weights: np.ndarray):
+    """Body mesh (topology as :func:`_body_mesh`) that already carries the vertex groups of ``weights``."""
+    me = _body_template(names, weights).copy()
+    me.name = name
+    co = coords[: mhdata.base_mesh().n_body].astype(np.float32).ravel()
+    pos = me.attributes.get("position")
+    if pos is not None and pos.domain == "POINT" and pos.data_type == "FLOAT_VECTOR":
+        pos.data.foreach_set("vector", co)  # ~100x faster than ``vertices.foreach_set("co")`` (same data)
+    else:  # Blender < 3.5: positions are not an attribute
+        me.vertices.foreach_set("co", co)
+    me.update()
+    return me
+
+
+def _set_material_index(me, index: np.ndarray) -> None:
+    """``polygons.foreach_set("material_index", ...)`` through the attribute API (same data, ~100x faster)."""
+    attr = me.attributes.get("material_index")
+    if attr is None:
+        with contextlib.suppress(RuntimeError, TypeError, ValueError):
+            attr = me.attributes.new("material_index", "INT", "FACE")
+    if attr is None or attr.domain != "FACE" or attr.data_type != "INT":
+        me.polygons.foreach_set("material_index", index)
+        return
+    attr.data.foreach_set("value", index)
 
 
 def _smooth(me) -> None:
@@ -85,9 +141,11 @@ def _vertex_groups(ob, names, weights: np.ndarray) -> None:
         q = np.round(col[nz] * WEIGHT_STEPS).astype(np.int64)
         order = np.argsort(q, kind="stable")
         qs, idx = q[order], nz[order]
-        cuts = np.flatnonzero(np.diff(qs)) + 1
-        for part_q, part_i in zip(np.split(qs, cuts), np.split(idx, cuts), strict=True):
-            vg.add(part_i.tolist(), float(part_q[0]) / WEIGHT_STEPS, "REPLACE")
+        bounds = np.concatenate([[0], np.flatnonzero(np.diff(qs)) + 1, [len(qs)]]).tolist()
+        idx_list = idx.tolist()
+        q_list = qs.tolist()
+        for a, b in itertools.pairwise(bounds):
+            vg.add(idx_list[a:b], float(q_list[a]) / WEIGHT_STEPS, "REPLACE")
 
 
 def _fcurves(action):
@@ -108,10 +166,13 @@ def _pose(arm_ob, body: BodyModel, frame: int, motion_frames: int) -> None:
     sk = body.skeleton
     bones = arm_ob.data.bones
     local = {b.name: np.array(b.matrix_local) for b in bones}
+    local_inv = {}  # inverses computed once per bone (the same LAPACK call on the same input as before)
     keys = [(frame, 0)] + ([(frame + motion_frames, 1)] if motion_frames else [])
+    pose_bones = arm_ob.pose.bones
     prev_q = {}
     for f, k in keys:
         posed = {}
+        posed_inv = {}
         for i, bname in enumerate(sk.names):
             m = np.eye(4)
             m[:3, :3] = body.pose.g[k, i] @ local[bname][:3, :3]
@@ -119,12 +180,18 @@ def _pose(arm_ob, body: BodyModel, frame: int, motion_frames: int) -> None:
             posed[bname] = m
         for i, bname in enumerate(sk.names):
             p = sk.parents[i]
+            li = local_inv.get(bname)
+            if li is None:
+                li = local_inv[bname] = np.linalg.inv(local[bname])
             if p >= 0:
                 pn = sk.names[p]
-                basis = np.linalg.inv(local[bname]) @ local[pn] @ np.linalg.inv(posed[pn]) @ posed[bname]
+                pi = posed_inv.get(pn)
+                if pi is None:
+                    pi = posed_inv[pn] = np.linalg.inv(posed[pn])
+                basis = li @ local[pn] @ pi @ posed[bname]
             else:
-                basis = np.linalg.inv(local[bname]) @ posed[bname]
-            pb = arm_ob.pose.bones[bname]
+                basis = li @ posed[bname]
+            pb = pose_bones[bname]
             pb.rotation_mode = "QUATERNION"
             q = Matrix(basis[:3, :3].tolist()).to_quaternion()
             if bname in prev_q:
@@ -161,16 +228,23 @@ def build_blender_person(body: BodyModel, name: str, collection, frame: int, mot
     }
     data.extend(mats.values())
 
-    me = _body_mesh(name + "_body", body.coords)
+    # the usual case: every body uses the cached MakeHuman weights -> copy the pre-skinned template. Gated on
+    # Blender >= 4.2 (verified identical there; 3.4 copies stale vertex normals from the template).
+    shared_weights = body.weights is mhdata.skin_weights()[1] and bpy.app.version >= TEMPLATE_MIN_BLENDER
+    if shared_weights:
+        me = _skinned_body_mesh(name + "_body", body.coords, names, body.weights)
+    else:
+        me = _body_mesh(name + "_body", body.coords)
     data.append(me)
     for region in app_mod.REGIONS:
         me.materials.append(mats[region])
     bm = mhdata.base_mesh()
     per_face = np.sort(body.regions[bm.face_verts.reshape(-1, 4)], axis=1)[:, 2]
-    me.polygons.foreach_set("material_index", per_face.astype(np.int32))
+    _set_material_index(me, per_face.astype(np.int32))
     body_ob = bpy.data.objects.new(name + "_body", me)
     collection.objects.link(body_ob)
-    _vertex_groups(body_ob, names, body.weights)
+    if not shared_weights:
+        _vertex_groups(body_ob, names, body.weights)
     objects = [arm_ob, body_ob]
 
     for extra in body.extras:
