@@ -14,7 +14,7 @@ bl_info = {
     "blender": (3, 4, 0),
     "location": "3D Viewport > Sidebar (N) > Render & Refine",
     "description": "Randomized overhead-fisheye people scenes with exact annotations, refined by a GAN server",
-    "doc_url": "https://github.com/render-and-refine/render-and-refine/blob/main/docs/addon.md",
+    "doc_url": "https://github.com/render-and-refine/render-and-refine/blob/main/README.md",
     "category": "Render",
 }
 
