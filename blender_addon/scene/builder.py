@@ -57,25 +57,10 @@ FRAME = 10
 
 
 def humans_api():
-    """(PersonParams, make_person, is_real): the real humans package; the stand-in bodies only when that
-    package is absent (a broken humans package raises instead of silently rendering stand-ins)."""
-    try:
-        from ..humans import PersonParams, make_person  # type: ignore[attr-defined]
+    """(PersonParams, make_person): the humans package (MakeHuman bodies posed with CMU mocap)."""
+    from ..humans import PersonParams, make_person
 
-        return PersonParams, make_person, True
-    except ModuleNotFoundError as exc:
-        if not (exc.name or "").endswith("humans"):
-            raise
-        global _WARNED_STANDIN
-        if not _WARNED_STANDIN:
-            print("[render_and_refine] WARNING: blender_addon.humans is missing: rendering stand-in bodies")
-            _WARNED_STANDIN = True
-        from .standin import PersonParams, make_person
-
-        return PersonParams, make_person, False
-
-
-_WARNED_STANDIN = False
+    return PersonParams, make_person
 
 
 @dataclass
@@ -94,7 +79,6 @@ class BuiltScene:
     photo_linear: np.ndarray | None = None  # (H, W, 3) linear photo, rows top to bottom
     denoise: bool = False
     device: str = "CPU"
-    humans_real: bool = False
     timings: dict = field(default_factory=dict)
     person_bvh: list = field(default_factory=list)
     exposure: float = -2.0
@@ -248,7 +232,7 @@ def _remove_scene(old) -> None:
             bpy.data.batch_remove(orphans)
 
 
-_OWNED_PREFIXES = ("R2_", "obstacle_", "person_", "standin_", "stool_")
+_OWNED_PREFIXES = ("R2_", "obstacle_", "person_", "stool_")
 
 
 def new_scene():
@@ -442,13 +426,12 @@ def load_photo(path: str, width: int, height: int) -> np.ndarray:
 
 
 def place_people(scene, config, built: BuiltScene, obstacles: list[FloorObstacle], obstacle_objs: list) -> None:
-    PersonParams, make_person, real = humans_api()
-    built.humans_real = real
+    PersonParams, make_person = humans_api()
     seed = built.seed
     count_rng = rng_for(seed, "people", "count")
     n_stand = config.people.standing.sample(count_rng)
     n_sit = config.people.sitting.sample(count_rng)
-    built.sampled.update({"standing": n_stand, "sitting": n_sit, "humans": "mpfb2" if real else "standin"})
+    built.sampled.update({"standing": n_stand, "sitting": n_sit, "humans": "mpfb2"})
     attempts = config.people.max_placement_attempts
     placer = Placer(floor=list(config.floor), camera=config.camera, obstacles=list(obstacles))
     depsgraph = scene_depsgraph(scene)

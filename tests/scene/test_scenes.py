@@ -56,7 +56,7 @@ def _mesh_overlaps(built) -> list[str]:
 def test_scene_annotations_match_render(seed, mode, photo_path, tmp_path_factory):
     out = tmp_path_factory.mktemp(f"scene_{mode}_{seed}")
     built, ann, overlaps = _render(seed, mode, photo_path, out)
-    assert built.humans_real, "the real humans package must render in every test scene"
+    assert built.sampled["humans"] == "mpfb2", "the real humans package must render in every test scene"
     assert overlaps == [], overlaps
     assert len(ann.persons) >= 2
     inst = read_png(out / "instances" / f"img_{seed}.png")[..., 0]
@@ -154,15 +154,3 @@ def test_polygon_px_obstacles_unprojected(photo_path):
     assert np.allclose(desk.polygon, floor_poly, atol=1e-4)
     assert built.scene.objects["R2_Obstacle_desk"].is_holdout
     assert built.scene.objects["R2_Floor"].is_shadow_catcher and built.scene.render.film_transparent
-
-
-def test_standin_has_the_humans_interface():
-    from blender_addon.scene.standin import PersonParams, make_person
-
-    h = make_person(PersonParams("sitting", (0.5, -0.5), 30.0, seat_height=0.45, instance_id=3, seed=1),
-                    motion_frames=1)  # fmt: skip
-    try:
-        assert all(o.pass_index == 3 for o in h.objects) and len(h.keypoints_3d) == 17
-        assert h.world_vertices().shape[1] == 3 and len(h.footprint) >= 3 and h.head_3d[2] > 0.8
-    finally:
-        h.remove()
