@@ -8,8 +8,6 @@ says what is missing) in a Blender whose Python lacks them.
 from __future__ import annotations
 
 import importlib
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,15 +128,7 @@ class RefineOutcome:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    _import("shared_schema.dataset").atomic_write_bytes(path, data)
 
 
 def refine_files(paths: OutputPaths, client: Any) -> RefineOutcome:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
+
+from shared_schema.dataset import atomic_path
 
 from .model_card import CARD_FILE, ModelCard
 from .networks import IdentityGenerator, build_generator
@@ -31,14 +31,8 @@ def sha256_file(path: Path) -> str:
 
 
 def _atomic_write(path: Path, write) -> None:  # type: ignore[no-untyped-def]
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        write(str(tmp))
 
 
 def save_model(directory: Path, generator: nn.Module, card: ModelCard) -> Path:

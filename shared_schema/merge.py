@@ -24,7 +24,6 @@ import filecmp
 import os
 import shutil
 import sys
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +38,7 @@ from .dataset import (
     INSTANCES,
     REFINED,
     DatasetPaths,
+    atomic_path,
     complete_ids,
     image_id_for,
     write_indexes,
@@ -113,27 +113,15 @@ def _check_annotation(root: Path, image_id: str) -> None:
 
 def _place(src: Path, dst: Path, link: bool) -> None:
     """Copy (or hard-link) ``src`` to ``dst`` through a temporary name in ``dst``'s folder and a rename."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        linked = False
+    with atomic_path(dst) as tmp:
         if link:
             tmp.unlink()
             try:
                 os.link(src, tmp)
-                linked = True
+                return
             except OSError:  # other file system, or links not supported: fall back to a copy
                 pass
-        if not linked:
-            shutil.copyfile(src, tmp)
-            with open(tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
-        os.replace(tmp, dst)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        shutil.copyfile(src, tmp)
 
 
 def _short(ids: Sequence[str], limit: int = 20) -> str:
