@@ -7,10 +7,13 @@ every pass with numpy only (works in Blender's own Python, 3.4 to 5.x). The phot
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
 
 import bpy
 import numpy as np
@@ -28,6 +31,29 @@ class RenderError(RuntimeError):
     pass
 
 
+@contextlib.contextmanager
+def blender_log_to(path: str) -> Iterator[None]:
+    """Send what Blender's C code prints to stdout (Cycles' per-tile status lines) to ``path`` instead, so a
+    batch shows one progress line per image; ``R2_BLENDER_LOG=1`` keeps it on the terminal."""
+    if os.environ.get("R2_BLENDER_LOG") == "1":
+        yield
+        return
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # no real stdout (GUI, captured): nothing to redirect
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(fd)
+    with open(path, "wb") as log:
+        os.dup2(log.fileno(), fd)
+        try:
+            yield
+        finally:
+            os.dup2(saved, fd)
+            os.close(saved)
+
+
 def render_passes(built) -> dict[str, np.ndarray]:
     """Render ``built.scene``; returns rgba (H, W, 4) linear premultiplied, index (H, W) int, and
     shadow_catcher (H, W, 3) when present. Rows top to bottom."""
@@ -39,10 +65,16 @@ def render_passes(built) -> dict[str, np.ndarray]:
         t0 = time.perf_counter()
         if bpy.context.window is not None:
             bpy.context.window.scene = scene
-        result = bpy.ops.render.render(write_still=True, scene=scene.name)
+        log_path = os.path.join(tmp, "blender.log")
+        with blender_log_to(log_path):
+            result = bpy.ops.render.render(write_still=True, scene=scene.name)
         built.timings["render_s"] = time.perf_counter() - t0
         if "FINISHED" not in result or not os.path.isfile(path):
-            raise RenderError(f"Cycles render failed ({result}); see Blender's log above")
+            tail = ""
+            if os.path.isfile(log_path):
+                with open(log_path, "rb") as fh:
+                    tail = fh.read()[-2000:].decode("utf-8", "replace")
+            raise RenderError(f"Cycles render failed ({result}); Blender's log ends with:\n{tail}")
         t1 = time.perf_counter()
         ch = read_exr(path)
     finally:
