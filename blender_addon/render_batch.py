@@ -95,13 +95,27 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return a
 
 
+class UsageError(Exception):
+    """Bad input the user can fix; reported in one line, exit code 2."""
+
+
 def load_config(spec: str):
+    from pydantic import ValidationError
+
     from shared_schema.config import SceneConfig, example_config
 
     path = Path(spec)
-    if path.suffix == ".json" or path.is_file():
-        return SceneConfig.load(path)
-    return example_config(spec)
+    try:
+        if path.suffix == ".json" or path.is_file():
+            return SceneConfig.load(path)
+        return example_config(spec)
+    except (OSError, ValueError) as exc:  # missing file, unknown example, invalid JSON
+        if isinstance(exc, ValidationError):
+            errors = "; ".join(
+                f"{'.'.join(str(x) for x in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()[:5]
+            )
+            raise UsageError(f"invalid scene config {spec}: {errors}") from None
+        raise UsageError(f"cannot load scene config {spec!r}: {exc}") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,7 +134,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from blender_addon.pipeline import dumps_summary, run_batch
 
-    config = load_config(args.config)
+    try:
+        config = load_config(args.config)
+    except UsageError as exc:
+        print(f"[render_batch] ERROR: {exc}", file=sys.stderr, flush=True)
+        return 2
     render = config.render
     if args.device:
         render = render.model_copy(update={"device": args.device})
@@ -150,7 +168,10 @@ if __name__ == "__main__":
         code = main()
     except SystemExit:
         raise
-    except BaseException as exc:
-        print(f"[render_batch] ERROR: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
-        raise
+    except BaseException as exc:  # unexpected: one clear line; the traceback only with R2_DEBUG=1
+        print(f"[render_batch] ERROR: {type(exc).__name__}: {exc} (finished images are kept; set R2_DEBUG=1 "
+              "for the traceback)", file=sys.stderr, flush=True)  # fmt: skip
+        if os.environ.get("R2_DEBUG") == "1":
+            raise
+        code = 1
     sys.exit(code)

@@ -175,3 +175,19 @@ def test_refine_retried_and_stored(tmp_path):
     (iid,) = res.ids
     assert read_png(tmp_path / "refined" / f"{iid}.png").shape == (96, 96, 3)
     assert f"refined/{iid}.png" in (tmp_path / "report.html").read_text()
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [("missing.json", "cannot load scene config"), ("castle", "available: ['office', 'shop']"),
+     ("BAD", "people.standing: Value error, high must be >= low")],
+)  # fmt: skip
+def test_bad_config_is_one_clear_line(tmp_path, config, message):
+    if config == "BAD":
+        config = str(tmp_path / "bad.json")
+        Path(config).write_text('{"people": {"standing": {"low": 3, "high": 1}}}')
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--", "--config", config, "--count", "1",
+                           "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 2
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists()
