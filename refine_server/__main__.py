@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from types import ModuleType
+
+from .checkpoint import CheckpointError
 
 SUBCOMMANDS: dict[str, str] = {
     "serve": "refine_server.serve_cli",
@@ -42,7 +45,16 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
 def main(argv: list[str] | None = None) -> int:
     parser, mods = build_parser()
     args = parser.parse_args(argv)
-    return int(mods[args.command].run(args) or 0)
+    try:
+        return int(mods[args.command].run(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (OSError, ValueError, CheckpointError) as exc:  # bad paths, invalid configs/cards: the user can fix these
+        if os.environ.get("R2_DEBUG") == "1":
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

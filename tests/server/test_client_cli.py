@@ -110,3 +110,17 @@ def test_cli_serves_a_checkpoint(checkpoint_dir: Path) -> None:
         proc.terminate()
         out = proc.communicate(timeout=20)[0].decode()
     assert "tok" not in out.replace("token", "")
+
+
+def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, capsys) -> None:
+    from refine_server.__main__ import main
+
+    assert main(["train", "--config", str(tmp_path / "missing.json")]) == 2
+    assert "No such file" in capsys.readouterr().err
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"steps": -5}')
+    assert main(["train", "--config", str(bad)]) == 2
+    assert "steps" in capsys.readouterr().err
+    assert main(["evaluate", "--model", str(tmp_path), "--synthetic", str(tmp_path), "--real-config",
+                 str(bad), "--out", str(tmp_path / "e")]) == 2  # fmt: skip
+    assert "model card" in capsys.readouterr().err
