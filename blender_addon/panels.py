@@ -43,12 +43,30 @@ def _dependencies_box(layout, context) -> None:
         )
 
 
-class RENDER_REFINE_PT_main(Panel):
-    bl_idname = "RENDER_REFINE_PT_main"
-    bl_label = "Render & Refine"
+class _SidebarPanel:
+    """Where every panel of the add-on lives: the 3D Viewport sidebar, tab "Render & Refine"."""
+
     bl_space_type = "VIEW_3D"
     bl_region_type = "UI"
     bl_category = CATEGORY
+
+
+class _SubPanel(_SidebarPanel):
+    bl_parent_id = "RENDER_REFINE_PT_main"
+
+    def draw(self, context):
+        layout = self.layout
+        layout.use_property_split = True
+        layout.use_property_decorate = False
+        self.draw_props(layout, context)
+
+    def draw_props(self, layout, context) -> None:
+        raise NotImplementedError
+
+
+class RENDER_REFINE_PT_main(_SidebarPanel, Panel):
+    bl_idname = "RENDER_REFINE_PT_main"
+    bl_label = "Render & Refine"
 
     @classmethod
     def poll(cls, context):
@@ -119,18 +137,11 @@ def _has_placeholder() -> bool:
     return bpy.app.version >= (4, 1, 0)
 
 
-class RENDER_REFINE_PT_server(Panel):
+class RENDER_REFINE_PT_server(_SubPanel, Panel):
     bl_idname = "RENDER_REFINE_PT_server"
     bl_label = "Refinement Server"
-    bl_space_type = "VIEW_3D"
-    bl_region_type = "UI"
-    bl_category = CATEGORY
-    bl_parent_id = "RENDER_REFINE_PT_main"
 
-    def draw(self, context):
-        layout = self.layout
-        layout.use_property_split = True
-        layout.use_property_decorate = False
+    def draw_props(self, layout, context) -> None:
         prefs = get_preferences(context)
         if prefs is None:
             layout.label(text="Enable the add-on to store server settings", icon="INFO")
@@ -140,18 +151,11 @@ class RENDER_REFINE_PT_server(Panel):
         layout.prop(prefs, "timeout")
 
 
-class RENDER_REFINE_PT_batch(Panel):
+class RENDER_REFINE_PT_batch(_SubPanel, Panel):
     bl_idname = "RENDER_REFINE_PT_batch"
     bl_label = "Batch"
-    bl_space_type = "VIEW_3D"
-    bl_region_type = "UI"
-    bl_category = CATEGORY
-    bl_parent_id = "RENDER_REFINE_PT_main"
 
-    def draw(self, context):
-        layout = self.layout
-        layout.use_property_split = True
-        layout.use_property_decorate = False
+    def draw_props(self, layout, context) -> None:
         s = context.scene.render_refine
         layout.prop(s, "batch_count")
         layout.prop(s, "batch_refine")

@@ -41,11 +41,8 @@ def find_inception_file() -> Path | None:
 
 
 def sha1_file(path: Path) -> str:
-    h = hashlib.sha1()
     with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha1").hexdigest()
 
 
 class InceptionFeatures:
