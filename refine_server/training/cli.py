@@ -27,7 +27,19 @@ def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default=None, help="auto | cpu | cuda")
     p.add_argument("--max-minutes", type=float, default=None, help="stop (and checkpoint) after this wall time")
     p.add_argument("--export", default=None, help="also write the generator model (safetensors + card) here")
+    p.add_argument("--metrics-from", default=None,
+                   help="an `evaluate` report.json whose FID/KID go into the exported model card")  # fmt: skip
     p.add_argument("--no-progress", action="store_true")
+
+
+def metrics_from_report(path: Path) -> dict:
+    """Model-card metrics (``KID(a|b)``, ``FID(a|b)``) from an ``evaluate`` report."""
+    report = json.loads(Path(path).read_text(encoding="utf-8"))
+    realism = report["realism"]
+    metrics: dict = {f"KID({pair})": {"mean": v["mean"], "std": v["std"]} for pair, v in realism["kid"].items()}
+    metrics.update({f"FID({pair})": v for pair, v in realism["fid"].items()})
+    metrics["eval"] = f"evaluate report {path}"
+    return metrics
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,9 +68,10 @@ def run(args: argparse.Namespace) -> int:
     if args.resume and tr.load_checkpoint():
         print(f"[train] resumed at step {tr.step} (pre-fit {tr.pre_step})", file=sys.stderr)
     res = tr.fit(max_seconds=args.max_minutes * 60 if args.max_minutes else None)
-    card = tr.export()
+    metrics = metrics_from_report(Path(args.metrics_from)) if args.metrics_from else None
+    card = tr.export(metrics=metrics)
     if args.export:
-        tr.export(Path(args.export))
+        tr.export(Path(args.export), metrics=metrics)
     res["model"] = str(card.parent)
     print(json.dumps(res))
     return 0
