@@ -15,7 +15,7 @@ test: venv
 
 lint: venv
 	.venv/bin/ruff check .
-	.venv/bin/ruff format --check shared_schema || true
+	.venv/bin/mypy shared_schema refine_server blender_addon/core
 
 schemas: venv
 	.venv/bin/python -m shared_schema.jsonschema_export

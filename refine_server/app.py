@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -293,7 +294,7 @@ def _prepare(state: ServerState, image: bytes, instances: bytes, annotations: by
     try:
         ann = SceneAnnotation.model_validate_json(annotations)
     except ValidationError as e:
-        first = e.errors()[0] if e.errors() else {}
+        first: Mapping[str, Any] = e.errors()[0] if e.errors() else {}
         where = ".".join(str(x) for x in first.get("loc", ()))
         msg = f"annotations are not a valid SceneAnnotation: {where}: {first.get('msg', str(e))}"
         raise ApiError(ErrorCode.INVALID_ANNOTATIONS, msg, "annotations") from e

@@ -8,6 +8,8 @@ share its batch: micro-batching across requests changes no pixel.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 from torch import nn
 
@@ -32,7 +34,8 @@ def _norm(kind: str, ch: int) -> nn.Module:
 
 
 class ResnetBlock(nn.Module):
-    def __init__(self, ch: int, norm: str = "instance", padding: str = "reflect") -> None:
+    def __init__(self, ch: int, norm: str = "instance",
+                 padding: Literal["zeros", "reflect", "replicate", "circular"] = "reflect") -> None:
         super().__init__()
         self.block = nn.Sequential(
             nn.Conv2d(ch, ch, 3, padding=1, padding_mode=padding, bias=norm != "batch"),

@@ -131,7 +131,7 @@ def _uv_sphere(center, radii, n_u: int = 16, n_v: int = 10):
             ph = 2 * math.pi * k / n_u
             verts.append([math.sin(th) * math.cos(ph), math.sin(th) * math.sin(ph), math.cos(th)])
     verts = [[0, 0, 1], *verts, [0, 0, -1]]
-    faces = []
+    faces: list[tuple[int, ...]] = []
     for k in range(n_u):
         faces.append((0, 1 + k, 1 + (k + 1) % n_u))
     for i in range(n_v - 2):

@@ -90,7 +90,7 @@ def load_bvh(path: str | Path) -> BVH:
     return parse_bvh_text(Path(path).read_text(encoding="utf-8"))
 
 
-def axis_rotation(axis: str, angle_rad: np.ndarray) -> np.ndarray:
+def axis_rotation(axis: str, angle_rad: np.ndarray | np.floating | float) -> np.ndarray:
     """(..., 3, 3) rotation matrices about a principal axis (right-handed, column vectors)."""
     c, s = np.cos(angle_rad), np.sin(angle_rad)
     o, z = np.ones_like(c), np.zeros_like(c)

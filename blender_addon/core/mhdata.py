@@ -17,6 +17,7 @@ import lzma
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -158,4 +159,5 @@ def skin_weights() -> tuple[tuple[str, ...], np.ndarray]:
 def tpose_rotations() -> dict[str, tuple[float, float, float]]:
     """MPFB's ``poses/cmu_mb_fk/t-pose.json``: local XYZ Euler rotations (radians) per pose bone."""
     data = json.loads((MPFB_DIR / "t-pose.cmu_mb.json").read_text(encoding="utf-8"))
-    return {k: tuple(float(x) for x in v) for k, v in data["bone_rotations"].items()}
+    return {k: cast("tuple[float, float, float]", tuple(float(x) for x in v))
+            for k, v in data["bone_rotations"].items()}

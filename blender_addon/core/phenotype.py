@@ -164,6 +164,7 @@ def shaped_coords(ph: Phenotype) -> np.ndarray:
             if cur_fi is not None:
                 flat[cur_fi] = cur
             cur_fi, cur = fi, flat[fi]
+        assert cur is not None  # set together with cur_fi above
         cur += (w * d).reshape(-1)
     if cur_fi is not None:
         flat[cur_fi] = cur

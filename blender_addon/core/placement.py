@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from shared_schema.geometry import point_in_polygon
+
+if TYPE_CHECKING:
+    from shared_schema.camera import CameraModel
 
 Polygon = np.ndarray  # (N, 2)
 
@@ -134,7 +138,7 @@ class Placer:
     """Rejection sampler over the floor. ``camera`` is a :class:`shared_schema.CameraModel`."""
 
     floor: list[tuple[float, float]]
-    camera: object
+    camera: CameraModel
     obstacles: list[FloorObstacle] = field(default_factory=list)
     placed: list[Polygon] = field(default_factory=list)
     wall_margin: float = 0.3

@@ -50,7 +50,7 @@ def _svg(ann) -> str:
             parts.append(f'<polygon points="{pts}" fill="none" stroke="{col}" stroke-width="1"/>')
         kp = p.keypoints
         for a, b in COCO_SKELETON:
-            ka, kb = kp[a - 1], kp[b - 1] if len(kp) >= max(a, b) else (None, None)
+            ka, kb = (kp[a - 1], kp[b - 1]) if len(kp) >= max(a, b) else (None, None)
             if ka and kb and ka.v > 0 and kb.v > 0:
                 parts.append(f'<line x1="{ka.x}" y1="{ka.y}" x2="{kb.x}" y2="{kb.y}" stroke="{col}" '
                              'stroke-width="0.6"/>')  # fmt: skip

@@ -42,12 +42,6 @@ def encode_png(array: np.ndarray, *, level: int = 6, srgb: bool = False) -> byte
     return out + _chunk(b"IDAT", zlib.compress(data, level)) + _chunk(b"IEND", b"")
 
 
-def _paeth(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
-    p = a.astype(np.int16) + b - c
-    pa, pb, pc = np.abs(p - a), np.abs(p - b), np.abs(p - c)
-    return np.where((pa <= pb) & (pa <= pc), a, np.where(pb <= pc, b, c)).astype(np.uint8)
-
-
 def decode_png(data: bytes) -> np.ndarray:
     """(H, W, C) uint8/uint16 array of a PNG."""
     if data[:8] != _SIG:
@@ -86,9 +80,13 @@ def decode_png(data: bytes) -> np.ndarray:
                 line[x] = (int(line[x]) + ((left + int(prev[x])) >> 1)) & 0xFF
         elif f == 4:
             for x in range(stride):
-                left = line[x - bpp] if x >= bpp else np.uint8(0)
-                upleft = prev[x - bpp] if x >= bpp else np.uint8(0)
-                line[x] = np.uint8((int(line[x]) + int(_paeth(np.uint8(left), prev[x], np.uint8(upleft)))) & 0xFF)
+                left = int(line[x - bpp]) if x >= bpp else 0  # Paeth predictor on plain ints
+                up = int(prev[x])
+                up_left = int(prev[x - bpp]) if x >= bpp else 0
+                p = left + up - up_left
+                pa, pb, pc = abs(p - left), abs(p - up), abs(p - up_left)
+                pred = left if pa <= pb and pa <= pc else (up if pb <= pc else up_left)
+                line[x] = (int(line[x]) + pred) & 0xFF
         out[y] = line
         prev = line
     if depth == 16:

@@ -131,6 +131,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     result["real_data"] = "used" if test_src else f"skipped: {why}"
 
     # -- realism -----------------------------------------------------------------------------------------------
+    inc: InceptionFeatures | PixelFeatures
     if args.features == "inception":
         inc = InceptionFeatures(device=args.device)
         result["inception"] = verify_inception(inc)
@@ -166,12 +167,12 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         res = args.detector_res
         train_sets, rule_check = {}, {}
         syn_frames, syn_frames_ref = [], []
-        for r, d in zip(args.synthetic, refined_dirs, strict=True):
+        for r, rd in zip(args.synthetic, refined_dirs, strict=True):
             f, chk = frames_from_rendered(r, res, rule=args.head_rule, max_images=args.max_images)
             syn_frames += f
             rule_check[str(r)] = chk
-            if d is not None:
-                syn_frames_ref += frames_from_rendered(r, res, image_dir=d, rule=args.head_rule,
+            if rd is not None:
+                syn_frames_ref += frames_from_rendered(r, res, image_dir=rd, rule=args.head_rule,
                                                        max_images=args.max_images)[0]  # fmt: skip
         for j, r in enumerate(args.detector_extra):
             syn_frames += frames_from_rendered(r, res, rule=args.head_rule)[0]

@@ -18,7 +18,7 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -42,7 +42,7 @@ class DetFrame:
 
 def _resize(rgb: np.ndarray, res: int) -> tuple[torch.Tensor, float, float]:
     h, w = rgb.shape[:2]
-    im = Image.fromarray(rgb).resize((res, res), Image.BILINEAR, reducing_gap=None)
+    im = Image.fromarray(rgb).resize((res, res), Image.Resampling.BILINEAR, reducing_gap=None)
     t = torch.from_numpy(np.asarray(im, dtype=np.uint8).copy()).permute(2, 0, 1).float() / 127.5 - 1.0
     return t, res / w, res / h
 
@@ -114,7 +114,9 @@ class HeadNet(nn.Module):
         self.s8 = nn.Sequential(_cbr(2 * w, 4 * w, 2), _cbr(4 * w, 4 * w), _cbr(4 * w, 4 * w, d=2),
                                 _cbr(4 * w, 4 * w, d=4))  # fmt: skip
         self.fuse = nn.Sequential(_cbr(6 * w, 2 * w), nn.Conv2d(2 * w, 1, 1))
-        nn.init.constant_(self.fuse[-1].bias, -2.19)  # prior 0.1
+        head = cast(nn.Conv2d, self.fuse[-1])
+        assert head.bias is not None
+        nn.init.constant_(head.bias, -2.19)  # prior 0.1
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         a = self.s4(self.s2(x))
@@ -225,7 +227,7 @@ def evaluate_detector(train_sets: dict[str, list[DetFrame]], test: list[DetFrame
     in advance) and the best F1 over thresholds (an optimistic, test-tuned figure, reported for reference)."""
     results: dict[str, Any] = {}
     for name, frames in train_sets.items():
-        runs = []
+        runs: list[dict[str, Any]] = []
         for seed in seeds:
             t0 = time.time()
             log: list = []

@@ -23,7 +23,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -248,13 +248,13 @@ def load_real_frame(src: RealSource, rec: dict[str, Any], boxes: list[list[float
     path = Path(src.image_root) / rec["file_name"]
     if not path.is_file():
         return None
-    with Image.open(path) as im:
-        im = im.convert("RGB")
+    with Image.open(path) as src_im:
+        im = src_im.convert("RGB")
         W, H = im.size
         f = 1.0
         if src.resize_to and max(W, H) != src.resize_to:
             f = src.resize_to / max(W, H)
-            im = im.resize((round(W * f), round(H * f)), Image.BILINEAR, reducing_gap=None)
+            im = im.resize((round(W * f), round(H * f)), Image.Resampling.BILINEAR, reducing_gap=None)
         rgb = np.asarray(im, dtype=np.uint8).copy()
     bx = [[b[0] * f, b[1] * f, b[2] * f, b[3] * f, b[4]] for b in boxes]
     ov = [[v * f for v in o] for o in src.overlays]
@@ -317,7 +317,8 @@ def crops_from_real(
         t = to_model(rgb)
         specs, masks_np, metas = [], [], []
         for j, b in enumerate(boxes):
-            s0 = crop_from_rotated_box(tuple(b), center, instance_id=j + 1, margin=margin, min_size=min_size)
+            box5 = cast("tuple[float, float, float, float, float]", tuple(b))
+            s0 = crop_from_rotated_box(box5, center, instance_id=j + 1, margin=margin, min_size=min_size)
             if overlays and src.overlay_mode == "drop" and _touches(s0, overlays):
                 continue
             bm = rotated_box_mask(b, (H, W)) & ~ov_mask

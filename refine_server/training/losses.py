@@ -19,7 +19,7 @@ __all__ = ["disc_feature_cycle_loss", "lsgan_loss", "resize_mask", "self_regular
 
 def resize_mask(mask: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     """Fraction of masked pixels under each logit (area interpolation), shape of ``like``'s spatial dims."""
-    return F.adaptive_avg_pool2d(mask.float(), like.shape[-2:])
+    return F.adaptive_avg_pool2d(mask.float(), (like.shape[-2], like.shape[-1]))
 
 
 def lsgan_loss(logits: torch.Tensor, target_real: bool, mask: torch.Tensor | None = None) -> torch.Tensor:

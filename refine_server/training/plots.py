@@ -31,8 +31,8 @@ def sample_grid(synthetic: torch.Tensor, refined: torch.Tensor, path: str | Path
         d.text((pad + j * (S + pad), 2), t, fill=(0, 0, 0))
     for i in range(n):
         diff = ((refined[i] - synthetic[i]).abs() * diff_gain / 2.0).clamp(0, 1) * 2 - 1
-        for j, t in enumerate((synthetic[i], refined[i], diff)):
-            tile = Image.fromarray(_to_u8(t)).resize((S, S), Image.NEAREST)
+        for j, crop in enumerate((synthetic[i], refined[i], diff)):
+            tile = Image.fromarray(_to_u8(crop)).resize((S, S), Image.Resampling.NEAREST)
             img.paste(tile, (pad + j * (S + pad), 14 + pad + i * (S + pad)))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +94,7 @@ class Trainer:
         self.pool_X = ImagePool(cfg.pool_size, self.rng)
         self.step = 0
         self.pre_step = 0
-        self.history: list[dict[str, float]] = []
+        self.history: list[dict[str, Any]] = []
         g = torch.Generator().manual_seed(1234)
         n = min(cfg.n_samples, len(synthetic))
         self.sample_idx = torch.randperm(len(synthetic), generator=g)[:n]
@@ -193,7 +194,7 @@ class Trainer:
         logs["lr"] = self.opt_G.param_groups[0]["lr"]
         return logs
 
-    def _discs(self) -> list[nn.Module]:
+    def _discs(self) -> Sequence[nn.Module]:
         return [self.D_Y] + ([self.D_X] if self.cfg.mode == "cyclegan" else [])
 
     # -- outputs ---------------------------------------------------------------------------------------------------
@@ -323,7 +324,7 @@ class Trainer:
                 "stopped_early": stopped_early}  # fmt: skip
 
     def _record(self, logs: dict[str, float], step: int, fh, phase: str) -> None:
-        rec = {"step": step, "phase": phase, "time": round(time.time(), 2), **logs}
+        rec: dict[str, Any] = {"step": step, "phase": phase, "time": round(time.time(), 2), **logs}
         self.history.append(rec)
         fh.write(json.dumps(rec) + "\n")
         fh.flush()
