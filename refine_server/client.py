@@ -15,6 +15,7 @@ import base64
 import contextlib
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -165,9 +166,14 @@ class RefineClient:
         self._raise_for(resp)
         return resp.json()
 
-    def wait_ready(self, timeout: float = 60.0, interval: float = 0.2) -> None:
+    def wait_ready(self, timeout: float = 60.0, interval: float = 0.2,
+                   alive: Callable[[], bool] | None = None) -> None:  # fmt: skip
+        """Poll /readyz until it answers 200. ``alive`` (e.g. ``lambda: proc.poll() is None``) stops the wait early
+        with :class:`ServerUnavailable` when the server process has died."""
         end = time.monotonic() + timeout
         while time.monotonic() < end:
+            if alive is not None and not alive():
+                raise ServerUnavailable(f"the server process for {self.base_url} exited before it was ready")
             if self.ready():
                 return
             time.sleep(interval)

@@ -11,9 +11,9 @@ import os
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
+
+from refine_server.client import RefineClient, ServerUnavailable
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,21 +22,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 180.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"error: the refinement server exited with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/readyz", timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise SystemExit(f"error: the refinement server at {url} was not ready after {timeout:.0f} s")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,7 +45,10 @@ def main(argv: list[str] | None = None) -> int:
         cwd=ROOT, env=env,
     )  # fmt: skip
     try:
-        wait_ready(url, server)
+        try:
+            RefineClient(url, timeout=2).wait_ready(timeout=180, interval=0.5, alive=lambda: server.poll() is None)
+        except ServerUnavailable as exc:
+            raise SystemExit(f"error: {exc} (server exit code {server.poll()})") from None
         print(f"==> rendering {args.count} scenes into {args.out} and refining them", flush=True)
         cmd = [
             sys.executable, str(ROOT / "blender_addon" / "render_batch.py"), "--",

@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -80,20 +79,12 @@ def refine_server_url(tmp_path_factory) -> Iterator[str]:
         )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        import requests
+        from refine_server.client import RefineClient, ServerUnavailable
 
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                pytest.fail(f"refine server exited: {log.read_text()[-2000:]}")
-            try:
-                if requests.get(url + "/readyz", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            time.sleep(0.3)
-        else:
-            pytest.fail(f"refine server not ready: {log.read_text()[-2000:]}")
+        try:
+            RefineClient(url, timeout=1).wait_ready(timeout=90, interval=0.3, alive=lambda: proc.poll() is None)
+        except ServerUnavailable as exc:
+            pytest.fail(f"{exc}: {log.read_text()[-2000:]}")
         yield url
     finally:
         proc.terminate()

@@ -7,7 +7,6 @@ import io
 import json
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from PIL import Image
 
 from refine_server.app import create_app
 from refine_server.checkpoint import load_model, save_model
+from refine_server.client import RefineClient, ServerUnavailable
 from refine_server.imaging import encode_instances_png, encode_png
 from refine_server.model_card import ModelCard
 from refine_server.networks import ResnetGenerator
@@ -116,19 +116,11 @@ def running_server(settings: Settings, model=None) -> Iterator[str]:  # type: ig
     t = threading.Thread(target=server.run, daemon=True)
     t.start()
     base = f"http://127.0.0.1:{port}"
-    import requests
-
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            if requests.get(base + "/readyz", timeout=1).status_code == 200:
-                break
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.05)
-    else:
+    try:
+        RefineClient(base, timeout=1).wait_ready(timeout=30, interval=0.05, alive=t.is_alive)
+    except ServerUnavailable:
         server.should_exit = True
-        raise RuntimeError("server did not become ready")
+        raise
     try:
         yield base
     finally:

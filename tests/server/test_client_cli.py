@@ -28,7 +28,7 @@ def test_client_imports_only_stdlib_and_requests() -> None:
     tree = ast.parse(Path(client_mod.__file__).read_text())
     mods = {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
     mods |= {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-    stdlib = {"__future__", "base64", "hashlib", "time", "dataclasses", "typing", "json", "contextlib"}
+    stdlib = {"__future__", "base64", "collections", "hashlib", "time", "dataclasses", "typing", "json", "contextlib"}
     assert mods <= stdlib | {"requests"}
     code = "import sys, refine_server.client; assert 'torch' not in sys.modules and 'numpy' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
@@ -124,3 +124,13 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, capsys) -> None:
     assert main(["evaluate", "--model", str(tmp_path), "--synthetic", str(tmp_path), "--real-config",
                  str(bad), "--out", str(tmp_path / "e")]) == 2  # fmt: skip
     assert "model card" in capsys.readouterr().err
+
+
+def test_wait_ready_stops_when_the_server_process_died() -> None:
+    from refine_server.client import RefineClient, ServerUnavailable
+
+    client = RefineClient(f"http://127.0.0.1:{free_port()}", timeout=0.5)
+    with pytest.raises(ServerUnavailable, match="exited before it was ready"):
+        client.wait_ready(timeout=30, alive=lambda: False)
+    with pytest.raises(ServerUnavailable, match="not ready within"):
+        client.wait_ready(timeout=0.3, interval=0.05)
