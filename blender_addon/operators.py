@@ -161,13 +161,13 @@ def _current_built(context):
     return _build(context)[1], True
 
 
-def _render(context) -> services.OutputPaths:
+def _render(context):
     s = context.scene.render_refine
     built, _rebuilt = _current_built(context)
     paths = services.output_paths(output_root(s), s.effective_image_id())
     pipeline = services.pipeline_module()
     pipeline.render_and_annotate(built, paths.root, paths.image_id)
-    missing = [str(p) for p in paths.synthetic_files() if not p.is_file()]
+    missing = [str(p) for p in paths.render_files if not p.is_file()]
     if missing:
         raise RuntimeError(f"the render did not write {', '.join(missing)}")
     return paths

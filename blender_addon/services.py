@@ -14,7 +14,6 @@ from typing import Any
 
 __all__ = [
     "DependencyMissing",
-    "OutputPaths",
     "RefineOutcome",
     "friendly_refine_error",
     "load_scene_config",
@@ -44,35 +43,11 @@ def pipeline_module() -> Any:
     return _import(f"{__package__}.pipeline")
 
 
-@dataclass(frozen=True)
-class OutputPaths:
-    root: Path
-    image_id: str
-
-    @property
-    def image(self) -> Path:
-        return self.root / "images" / f"{self.image_id}.png"
-
-    @property
-    def instances(self) -> Path:
-        return self.root / "instances" / f"{self.image_id}.png"
-
-    @property
-    def annotations(self) -> Path:
-        return self.root / "annotations" / f"{self.image_id}.json"
-
-    @property
-    def refined(self) -> Path:
-        return self.root / "refined" / f"{self.image_id}.png"
-
-    def synthetic_files(self) -> list[Path]:
-        return [self.image, self.instances, self.annotations]
-
-
-def output_paths(root: str | Path, image_id: str) -> OutputPaths:
+def output_paths(root: str | Path, image_id: str) -> Any:
+    """``shared_schema.dataset.DatasetPaths`` of one image (imported here: needs pydantic)."""
     if not image_id or any(c in image_id for c in "/\\") or image_id in (".", ".."):
         raise ValueError(f"invalid image id {image_id!r}")
-    return OutputPaths(Path(root), image_id)
+    return _import("shared_schema.dataset").DatasetPaths(Path(root), image_id)
 
 
 def load_scene_config(
@@ -131,16 +106,16 @@ def _atomic_write(path: Path, data: bytes) -> None:
     _import("shared_schema.dataset").atomic_write_bytes(path, data)
 
 
-def refine_files(paths: OutputPaths, client: Any) -> RefineOutcome:
+def refine_files(paths: Any, client: Any) -> RefineOutcome:
     """POST the render's image, instances and annotations; write ``refined/<id>.png``.
 
     The annotations file is only read: the server's copy must be byte-identical (the client checks it) and the
     synthetic files are never touched, whatever the server answers.
     """
-    for p in paths.synthetic_files():
+    for p in paths.render_files:
         if not p.is_file():
             raise FileNotFoundError(f"missing render output {p}")
-    annotations = paths.annotations.read_bytes()
+    annotations = paths.annotation.read_bytes()
     result = client.refine(paths.image.read_bytes(), paths.instances.read_bytes(), annotations)
     if result.annotations != annotations:
         raise RuntimeError("the server returned different annotations; refined image not written")

@@ -97,9 +97,14 @@ class DatasetPaths:
     def refined(self) -> Path:
         return self.root / REFINED / f"{self.image_id}.png"
 
+    @property
+    def render_files(self) -> tuple[Path, Path, Path]:
+        """The three files one render writes: image, instances, annotation (written last)."""
+        return (self.image, self.instances, self.annotation)
+
     def is_complete(self) -> bool:
         """True when the render's three files exist (the annotation is written last)."""
-        return self.annotation.is_file() and self.image.is_file() and self.instances.is_file()
+        return all(p.is_file() for p in self.render_files)
 
 
 def image_id_for(seed: int, index: int) -> str:

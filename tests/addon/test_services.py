@@ -48,9 +48,9 @@ class _EchoClient:
         return _Result(b"REFINED" + image_png, ann)
 
 
-def _synthetic(tmp_path: Path) -> services.OutputPaths:
+def _synthetic(tmp_path: Path):
     paths = services.output_paths(tmp_path, "img")
-    for p, data in ((paths.image, b"IMG"), (paths.instances, b"INST"), (paths.annotations, b'{"a": 1}')):
+    for p, data in ((paths.image, b"IMG"), (paths.instances, b"INST"), (paths.annotation, b'{"a": 1}')):
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(data)
     return paths
@@ -60,7 +60,7 @@ def test_refine_files_writes_refined_and_keeps_annotations(tmp_path: Path):
     paths = _synthetic(tmp_path)
     outcome = services.refine_files(paths, _EchoClient())
     assert outcome.refined == paths.refined and paths.refined.read_bytes() == b"REFINEDIMG"
-    assert paths.annotations.read_bytes() == b'{"a": 1}'
+    assert paths.annotation.read_bytes() == b'{"a": 1}'
     assert outcome.model_id == "fake"
 
 
