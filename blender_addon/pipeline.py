@@ -206,9 +206,18 @@ def clean_stale_temps(out: Path, older_than_s: float = STALE_TEMP_S) -> int:
     return n
 
 
-def _refine_one(client, paths: DatasetPaths) -> None:
-    res = client.refine(paths.image.read_bytes(), paths.instances.read_bytes(), paths.annotation.read_bytes())
+def refine_stored(client, paths: DatasetPaths):
+    """POST one stored render (image, instances, annotations) and write ``refined/<id>.png``; returns the client's
+    result. The synthetic files are only read; a server answer with different annotations writes nothing."""
+    for p in paths.render_files:
+        if not p.is_file():
+            raise FileNotFoundError(f"missing render output {p}")
+    annotations = paths.annotation.read_bytes()
+    res = client.refine(paths.image.read_bytes(), paths.instances.read_bytes(), annotations)
+    if res.annotations != annotations:
+        raise RuntimeError("the server returned different annotations; refined image not written")
     atomic_write_bytes(paths.refined, res.image_png)
+    return res
 
 
 def make_refine_client(url: str, token: str | None = None):
@@ -279,7 +288,7 @@ def run_batch(
                 status += ", refine deferred (server down)"
             else:
                 try:
-                    _refine_one(client, paths)
+                    refine_stored(client, paths)
                     res.refined.append(image_id)
                     status += ", refined"
                 except Exception as exc:
@@ -301,7 +310,7 @@ def run_batch(
         still = []
         for paths in todo_refine:
             try:
-                _refine_one(client, paths)
+                refine_stored(client, paths)
                 res.refined.append(paths.image_id)
                 res.refine_failed.pop(paths.image_id, None)
             except Exception as exc:

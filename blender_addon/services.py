@@ -102,24 +102,13 @@ class RefineOutcome:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    _import("shared_schema.dataset").atomic_write_bytes(path, data)
-
-
 def refine_files(paths: Any, client: Any) -> RefineOutcome:
     """POST the render's image, instances and annotations; write ``refined/<id>.png``.
 
     The annotations file is only read: the server's copy must be byte-identical (the client checks it) and the
     synthetic files are never touched, whatever the server answers.
     """
-    for p in paths.render_files:
-        if not p.is_file():
-            raise FileNotFoundError(f"missing render output {p}")
-    annotations = paths.annotation.read_bytes()
-    result = client.refine(paths.image.read_bytes(), paths.instances.read_bytes(), annotations)
-    if result.annotations != annotations:
-        raise RuntimeError("the server returned different annotations; refined image not written")
-    _atomic_write(paths.refined, result.image_png)
+    result = pipeline_module().refine_stored(client, paths)
     return RefineOutcome(paths.refined, result.model_id, dict(result.timings or {}))
 
 

@@ -147,7 +147,8 @@ def test_blender_binary_headless(tmp_path):
 
 
 class _FakeRefiner:
-    """Stands in for refine_server.client.RefineClient: fails ``fail`` times, then returns a darker image."""
+    """Stands in for refine_server.client.RefineClient (same result fields: annotations come back as the bytes
+    sent): fails ``fail`` times, then returns a darker image."""
 
     def __init__(self, fail: int = 0):
         self.fail = fail
@@ -162,7 +163,7 @@ class _FakeRefiner:
         if self.calls <= self.fail:
             raise ConnectionError("server down")
         img = decode_png(image_png)
-        return SimpleNamespace(image_png=encode_png(img // 2), annotations=json.loads(annotations_json),
+        return SimpleNamespace(image_png=encode_png(img // 2), annotations=annotations_json,
                                model_id="fake", timings={})  # fmt: skip
 
 
