@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from .finite import STRICT_CONFIG, FiniteDict
 
 
 class ErrorCode(StrEnum):
@@ -30,7 +31,7 @@ class ErrorCode(StrEnum):
 
 
 class ErrorDetail(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT_CONFIG
     code: ErrorCode
     message: str = Field(description="human-readable explanation")
     field: str | None = Field(None, description="the offending request field, e.g. 'instances'")
@@ -39,19 +40,19 @@ class ErrorDetail(BaseModel):
 class ErrorBody(BaseModel):
     """Body of every non-2xx response."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT_CONFIG
     error: ErrorDetail
 
 
 class RefineOptions(BaseModel):
     """Optional ``options`` form field of ``POST /v1/refine`` (JSON)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT_CONFIG
     persons: list[int] | None = Field(None, description="refine only these instance ids (default: all)")
 
 
 class Timings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT_CONFIG
     decode_ms: float = 0.0
     queue_ms: float = 0.0
     crop_ms: float = 0.0
@@ -68,7 +69,7 @@ class RefineResponse(BaseModel):
     request's bytes back. ``image_png_base64`` is the refined RGB PNG.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT_CONFIG
     image_id: str
     model_id: str
     persons_refined: list[int]
@@ -83,16 +84,16 @@ class RefineResponse(BaseModel):
 class ModelCardSummary(BaseModel):
     """``GET /v1/models``: the loaded model."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
     model_id: str
     architecture: str
     crop_size: int
     device: str
-    card: dict[str, Any] = Field(default_factory=dict)
+    card: FiniteDict = Field(default_factory=dict)
 
 
 class Health(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT_CONFIG
     status: str
     model_id: str | None = None
     detail: str | None = None
