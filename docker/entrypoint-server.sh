@@ -1,11 +1,7 @@
 #!/bin/sh
-# Start the refinement server from REFINE_* environment variables; extra arguments go to `serve`.
-# The token and limits are read by refine_server.settings from the environment (REFINE_TOKEN, REFINE_MAX_*),
-# so the token never appears on a command line.
+# Start the refinement server; extra arguments go to `serve`. Every setting comes from REFINE_* environment
+# variables (refine_server.settings: REFINE_MODEL, REFINE_DEVICE, REFINE_HOST, REFINE_PORT, REFINE_MAX_*, ...).
+# The token is REFINE_TOKEN (never a command-line argument, so `ps` does not show it); without one the server
+# refuses to listen on 0.0.0.0 unless REFINE_ALLOW_ANONYMOUS=1 asks for anonymous access explicitly.
 set -eu
-exec python -m refine_server serve \
-    --model "${REFINE_MODEL:-default}" \
-    --device "${REFINE_DEVICE:-auto}" \
-    --host "${REFINE_HOST:-0.0.0.0}" \
-    --port "${REFINE_PORT:-8000}" \
-    "$@"
+exec python -m refine_server serve "$@"

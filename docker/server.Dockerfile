@@ -2,7 +2,8 @@
 # Refinement server image: CUDA runtime + the CUDA build of torch==2.13.0 + this package + its default model.
 # Build from the repository root:   docker build -f docker/server.Dockerfile -t render-refine/server:0.1.0 .
 # Run (GPU):  docker run --gpus all -p 8000:8000 -e REFINE_TOKEN=secret render-refine/server:0.1.0
-# Run (CPU):  docker run -p 8000:8000 -e REFINE_DEVICE=cpu render-refine/server:0.1.0
+# Run (CPU):  docker run -p 8000:8000 -e REFINE_TOKEN=secret -e REFINE_DEVICE=cpu render-refine/server:0.1.0
+# Without REFINE_TOKEN the server refuses to start (it listens on 0.0.0.0) unless -e REFINE_ALLOW_ANONYMOUS=1.
 # With REFINE_DEVICE=auto (default) the server uses the GPU when one is visible and falls back to the CPU otherwise.
 FROM nvidia/cuda:12.8.1-runtime-ubuntu22.04
 
@@ -47,7 +48,8 @@ RUN pip install --no-cache-dir --no-deps . \
 
 # Configuration by environment (names of refine_server.settings.Settings, prefix REFINE_). Limits left unset
 # here keep the server's own defaults: REFINE_MAX_PIXELS, REFINE_MAX_PERSONS, REFINE_MAX_QUEUE_REQUESTS,
-# REFINE_REQUEST_TIMEOUT_S, REFINE_TORCH_THREADS, REFINE_WARMUP. REFINE_TOKEN: set at run time (never bake it).
+# REFINE_MAX_REQUEST_MIB, REFINE_MEMORY_BUDGET_MIB, REFINE_BODY_TIMEOUT_S, REFINE_REQUEST_TIMEOUT_S,
+# REFINE_TORCH_THREADS, REFINE_WARMUP. REFINE_TOKEN: set at run time (never bake it).
 ENV REFINE_MODEL=default \
     REFINE_DEVICE=auto \
     REFINE_HOST=0.0.0.0 \

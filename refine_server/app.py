@@ -81,7 +81,7 @@ def _check_cost(state: ServerState, cost: RequestCost, what: str) -> None:
 def _over_capacity(state: ServerState) -> ApiError:
     used, limit = state.budget.used / 2**20, state.budget.limit / 2**20
     return ApiError(ErrorCode.OVER_CAPACITY,
-                    f"server busy: requests in flight use {used:.0f} of {limit:.0f} MiB of working memory",
+                    f"server busy: requests in flight use {used:.1f} of {limit:.1f} MiB of estimated working memory",
                     headers={"Retry-After": str(state.settings.retry_after_s)})  # fmt: skip
 
 

@@ -39,7 +39,7 @@ _FLAGS: list[tuple[str, type, str]] = [
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = subparsers.add_parser("serve", help="serve POST /v1/refine (FastAPI + uvicorn; docs at /docs)",
-                              description=__doc__)  # fmt: skip
+                              description=__doc__, allow_abbrev=False)  # fmt: skip
     model_help = ("checkpoint directory or model_card.json; 'default' = refine_server/models/default; "
                   "'identity' = no-op model for plumbing tests (env REFINE_MODEL)")
     p.add_argument("--model", default=None, help=model_help)
