@@ -22,14 +22,13 @@ from urllib.parse import urlparse
 import numpy as np
 import pytest
 import requests
-import torch
 from PIL import Image
 
 from refine_server.cost import RequestCost
 from refine_server.model_card import ModelCard
 from refine_server.settings import Settings
 from tests.server.conftest import Scene, make_scene, png_bytes, running_server
-from tests.server.test_server_errors import _err, _files, _post
+from tests.server.test_server_errors import _err, _files, _post, _Slow
 
 TOKEN = "t0ken"
 AUTH = f"Authorization: Bearer {TOKEN}\r\n".encode()
@@ -214,22 +213,12 @@ def test_request_over_the_cost_bound_is_422_before_or_after_decoding() -> None:
         assert _post(base, _files(make_scene(44, n=1, size=160))).status_code == 200
 
 
-class _Gated(torch.nn.Module):
-    def __init__(self, gate: threading.Event) -> None:
-        super().__init__()
-        self.gate = gate
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.gate.wait(20)
-        return x
-
-
 def test_requests_beyond_the_memory_budget_get_429_with_retry_after() -> None:
     gate = threading.Event()
     card = ModelCard(model_id="gated", architecture="identity", crop_size=32)
     s = Settings(model="identity", device="cpu", memory_budget_mib=2.0, warmup=False, retry_after_s=3)
     sc = make_scene(45, n=2)  # ~1.5 MiB each: one fits the 2 MiB budget, two do not
-    with running_server(s, model=(_Gated(gate), card)) as base, ThreadPoolExecutor(1) as ex:
+    with running_server(s, model=(_Slow(gate), card)) as base, ThreadPoolExecutor(1) as ex:
         first = ex.submit(_post, base, _files(sc))
         deadline = time.time() + 15
         while "refine_queue_depth 1" not in requests.get(base + "/metrics").text and time.time() < deadline:
