@@ -4,7 +4,8 @@ The estimate follows the pipeline's big arrays: per image pixel the decoded imag
 bincounts, the float copy the crops are sampled from, the output and the PNG encoder (``BYTES_PER_IMAGE_PIXEL``);
 per person the reinsertion grid, padded to the largest refined person (``n * max_person_pixels *
 BYTES_PER_GRID_PIXEL``); per crop its tensors at the model's input size. The constants were fitted with
-``bench/server_limits.py`` (peak RSS of a 4096² request) and round up.
+``bench/server_limits.py``: a 4096² request with 64 small persons peaked ~370 MiB over the idle server, two at
+once ~755 MiB; the estimate for it is ~440 MiB.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-BYTES_PER_IMAGE_PIXEL = 40
+BYTES_PER_IMAGE_PIXEL = 24
 BYTES_PER_GRID_PIXEL = 64
 BYTES_PER_CROP_VALUE = 4 * 4  # float32 crops, generator output, refined copy, grid
 MIB = 1024 * 1024

@@ -1,10 +1,11 @@
 """Server settings: every limit is a field, set by ``serve`` flags or ``REFINE_<FIELD>`` environment variables.
 
-Cost defaults (measured with ``bench/server_limits.py``, CPU): one 4096x4096 request with 64 small persons
-peaks at ~0.7 GB over the idle server; its estimate (``refine_server.cost``) is ~0.6 GiB. ``max_request_mib``
-refuses single requests whose estimate is larger (422); ``memory_budget_mib`` bounds the sum of the estimates
-of the requests being served at once (429 + Retry-After above it, one request is always admitted), so the
-server's working memory stays near ``memory_budget_mib`` plus the model whatever the clients send.
+Memory (``refine_server.cost``, measured on CPU with ``bench/server_limits.py``): a 4096x4096 request with 64
+persons, at the default pixel and person limits, is estimated at ~440 MiB and peaked ~370 MiB over the idle
+server. ``max_request_mib`` refuses a single request whose estimate is larger (422, before any pixel is decoded
+when the annotated areas already say so); ``memory_budget_mib`` bounds the sum of the estimates of the requests
+being served (429 + Retry-After above it; one request is always admitted). With the defaults two such requests
+run at once and the server's working memory stays within ~1 GiB over the model, whatever the clients send.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class Settings(BaseSettings):
     max_persons: int = Field(64, ge=1)  # refined persons per image → 422 above
     max_annotations_bytes: int = Field(8 * 1024 * 1024, ge=1)
     max_request_mib: float = Field(1024.0, gt=0)  # estimated working memory of one request → 422 above
-    memory_budget_mib: float = Field(2048.0, gt=0)  # estimated memory of the requests in flight → 429 above
+    memory_budget_mib: float = Field(1024.0, gt=0)  # estimated memory of the requests in flight → 429 above
     header_timeout_s: float = Field(10.0, gt=0)  # request line + headers must arrive within this → closed
     body_idle_timeout_s: float = Field(10.0, gt=0)  # longest pause between body chunks → 408
     body_timeout_s: float = Field(60.0, gt=0)  # whole body must arrive within this → 408
