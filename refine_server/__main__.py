@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except (OSError, ValueError, CheckpointError) as exc:  # bad paths, invalid configs/cards: the user can fix these
-        if os.environ.get("R2_DEBUG") == "1":
+        if os.environ.get("REFINE_DEBUG") == "1":
             raise
         print(f"error: {exc}", file=sys.stderr)
         return 2
