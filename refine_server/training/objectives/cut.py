@@ -76,8 +76,8 @@ class CUTObjective(Objective):
         feat_q = self.encoder.features(out, self.layers)
         if flipped:
             feat_q = [f.flip(-1) for f in feat_q]
-        feat_k = self.encoder.features(src, self.layers)
-        keys, ids = self.mlp(feat_k, self.cfg.num_patches, generator=self.rng)
+        with torch.no_grad():  # keys carry no gradient (PatchNCE detaches them): skip their graph
+            keys, ids = self.mlp(self.encoder.features(src, self.layers), self.cfg.num_patches, generator=self.rng)
         queries, _ = self.mlp(feat_q, self.cfg.num_patches, ids)
         total = sum(patch_nce_loss(q, k, src.shape[0], self.cfg.nce_T) for q, k in zip(queries, keys, strict=True))
         return self.lambda_nce * total / len(self.layers)  # type: ignore[return-value]
