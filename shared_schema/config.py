@@ -190,7 +190,7 @@ class PhenotypeRanges(_Strict):
         Uniform(low=0.45, high=0.9), description="saturation of garments drawn from an any-hue palette family"
     )
     fabric_value: Distribution = Field(
-        Uniform(low=0.3, high=0.85), description="value of garments drawn from an any-hue palette family"
+        Normal(mean=0.5, std=0.2, low=0.02, high=1.0), description="value of garments of an any-hue palette family"
     )
     hair_styles: dict[str, float] = Field(
         default_factory=lambda: {"short": 0.35, "long": 0.2, "tied": 0.15, "bald": 0.1, "cap": 0.1, "hat": 0.1},

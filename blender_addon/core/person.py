@@ -48,7 +48,7 @@ class FallbackRanges:
     skin_oil = _U(0.0, 1.0)
     skin_bump = _U(0.0, 1.0)
     fabric_saturation = _U(0.45, 0.9)
-    fabric_value = _U(0.3, 0.85)
+    fabric_value = _N(0.5, 0.2, 0.02, 1.0)
     appearance = None  # the defaults of shared_schema/appearance_defaults.json
     hair_styles = {"short": 0.35, "long": 0.2, "tied": 0.15, "bald": 0.1, "cap": 0.1, "hat": 0.1}  # noqa: RUF012
 
