@@ -77,9 +77,8 @@ def accessory_mesh(item: dict, sk: Skeleton, body: np.ndarray) -> dict:
     elif kind == "shoulder_bag":
         z = float(sk.heads[sk.index("Hips"), 2])
         side = 1.0 if item.get("side", "left") == "left" else -1.0  # the figure's left is +X
-        hip = body[np.abs(body[:, 2] - z) < 0.05]
-        x = side * (float(np.abs(hip[:, 0]).max()) + 0.05) if len(hip) else side * 0.22
-        v, f = box((x, 0.06, z), (0.08, 0.30, 0.24))
+        x = side * (abs(float(sk.heads[sk.index("LeftUpLeg"), 0])) + 0.16)
+        v, f = box((x, 0.06, z), (0.07, 0.30, 0.24))
     else:
         i = sk.index(bone)
         d = sk.tails[i] - sk.heads[i]
