@@ -9,8 +9,8 @@ The zip holds one folder, ``render_and_refine/``, so the same file installs
 * as a legacy add-on (Blender < 4.2, ``bpy.ops.preferences.addon_install``): ``bl_info`` in ``__init__.py``, and
   ``bundled_wheels.ensure_dependencies`` puts the wheels on ``sys.path`` at register time.
 
-Contents: the ``blender_addon`` package (minus tests, caches), ``_vendor/refine_client.py`` (a copy of
-``refine_server/client.py``: stdlib + requests), and ``wheels/``: ``shared_schema`` built from this repo, plus
+Contents: the ``blender_addon`` package (minus tests, caches) and ``wheels/``: ``shared_schema`` built from this
+repo (the contracts and the HTTP client, ``shared_schema.client``), plus
 pydantic, pydantic_core (per platform), annotated_types, typing_extensions, typing_inspection and the requests
 stack (requests, urllib3, idna, certifi: official Blender ships them, distribution builds may not) downloaded
 with ``pip download`` at the versions installed here (never committed; cached in ``build/wheel_cache``).
@@ -58,7 +58,7 @@ PURE_WHEELS = ["pydantic", "annotated_types", "typing_extensions", "typing_inspe
 PURE_WHEELS += ["requests", "urllib3", "idna", "certifi"]
 BINARY_WHEELS = ["pydantic_core"]
 
-EXCLUDE_DIRS = {"__pycache__", "tests", ".pytest_cache", ".ruff_cache", ".wheels_cache", "wheels", "_vendor"}
+EXCLUDE_DIRS = {"__pycache__", "tests", ".pytest_cache", ".ruff_cache", ".wheels_cache", "wheels"}
 EXCLUDE_SUFFIXES = {".pyc", ".pyo", ".blend1", ".orig", ".rej"}
 ZIP_DATE = (2024, 1, 1, 0, 0, 0)
 
@@ -90,18 +90,6 @@ def stage_addon(stage: Path) -> Path:
 
     shutil.copytree(ADDON_SRC, dst, ignore=ignore)
     return dst
-
-
-def vendor_client(pkg: Path) -> None:
-    src = REPO / "refine_server" / "client.py"
-    text = src.read_text(encoding="utf-8")
-    if re.search(r"^\s*from\s+\.", text, re.MULTILINE) or re.search(r"^\s*(from|import)\s+refine_server", text, re.M):
-        raise SystemExit("refine_server/client.py must stay self-contained (stdlib + requests) to be vendored")
-    vendor = pkg / "_vendor"
-    vendor.mkdir(parents=True, exist_ok=True)
-    (vendor / "__init__.py").write_text('"""Copies of modules the add-on needs, made by scripts/build_addon.py."""\n')
-    header = "# Vendored copy of refine_server/client.py, written by scripts/build_addon.py. Do not edit.\n"
-    (vendor / "refine_client.py").write_text(header + text, encoding="utf-8")
 
 
 # -- wheels ------------------------------------------------------------------------------------------------------
@@ -242,7 +230,6 @@ def build(
     version = manifest_version()
     stage = stage or out_dir / ".addon_stage"
     pkg = stage_addon(stage)
-    vendor_client(pkg)
     wheel_files: list[Path] = []
     if wheels:
         shared_version = re.search(
