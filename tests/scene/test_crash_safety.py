@@ -16,11 +16,11 @@ import pytest
 
 pytest.importorskip("bpy")
 
-from blender_addon.scene.png import read_png  # noqa: E402
-from shared_schema.annotation import SceneAnnotation  # noqa: E402
-from shared_schema.dataset import DatasetPaths, complete_ids, image_id_for  # noqa: E402
+from blender_addon.scene.png import read_png
+from shared_schema.annotation import SceneAnnotation
+from shared_schema.dataset import DatasetPaths, complete_ids, image_id_for
 
-from .conftest import small_config  # noqa: E402
+from .conftest import small_config
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "blender_addon" / "render_batch.py"
