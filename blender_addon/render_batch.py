@@ -78,7 +78,11 @@ def setup_sys_path() -> list[str]:
 def parse_args(argv: list[str]) -> argparse.Namespace:
     if "--" in argv:
         argv = argv[argv.index("--") + 1 :]
-    p = argparse.ArgumentParser(prog="render_batch.py", description="Render an annotated fisheye dataset.")
+    epilog = ("exit status: 0 every image rendered (and refined, with --refine-url); 1 some image failed to render; "
+              "2 bad input; 3 every image rendered but some not refined (server unreachable or refusing): run the "
+              "same command again to refine only those")
+    p = argparse.ArgumentParser(prog="render_batch.py", description="Render an annotated fisheye dataset.",
+                                epilog=epilog)
     p.add_argument("--config", required=True, help="SceneConfig JSON path, or an example name (office, shop)")
     p.add_argument("--count", type=int, required=True, help="number of images in the whole run (all shards)")
     p.add_argument("--seed", type=int, default=0, help="run seed; image i gets rng_for(seed, 'image', i)")
@@ -88,8 +92,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--samples", type=int, default=None, help="Cycles samples (default: config)")
     p.add_argument("--device", choices=["auto", "cpu", "gpu"], default=None, help="override config.render.device")
     p.add_argument("--denoise", choices=["on", "off"], default=None, help="override config.render.denoise")
-    p.add_argument("--refine-url", default=None, help="refinement server base URL (POST each finished image)")
-    p.add_argument("--token", default=os.environ.get(TOKEN_ENV), help=f"bearer token (default: ${TOKEN_ENV})")
+    refine_help = (f"refinement server base URL (POST each finished image); a bearer token, if the server needs "
+                   f"one, is read from ${TOKEN_ENV} (never from the command line, where ps shows it)")
+    p.add_argument("--refine-url", default=None, help=refine_help)
     p.add_argument("--resume", dest="resume", action="store_true", default=True, help="skip complete ids (default)")
     p.add_argument("--no-resume", dest="resume", action="store_false", help="re-render every id of the shard")
     p.add_argument("--no-report", dest="report", action="store_false", default=True, help="skip report.html")
@@ -191,8 +196,8 @@ def main(argv: list[str] | None = None) -> int:
               flush=True)  # fmt: skip
 
     res = pipeline.run_batch(config, args.count, args.seed, args.out, shard=args.shard, refine_url=args.refine_url,
-                             token=args.token, resume=args.resume, progress=progress, resolution=args.resolution,
-                             samples=args.samples, report=args.report)  # fmt: skip
+                             token=os.environ.get(TOKEN_ENV) or None, resume=args.resume, progress=progress,
+                             resolution=args.resolution, samples=args.samples, report=args.report)  # fmt: skip
     return _report_end(res, jobs)
 
 

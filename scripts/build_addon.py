@@ -72,6 +72,14 @@ def manifest_version() -> str:
     return str(data["version"])
 
 
+def project_version() -> str:
+    """``shared_schema.__version__``, the one place the version is written (read without importing)."""
+    found = re.search(r'^__version__\s*=\s*"([^"]+)"', (REPO / "shared_schema" / "__init__.py").read_text(), re.M)
+    if not found:
+        raise SystemExit("shared_schema/__init__.py has no __version__")
+    return found.group(1)
+
+
 # -- staging -----------------------------------------------------------------------------------------------------
 def stage_addon(stage: Path) -> Path:
     dst = stage / PACKAGE_NAME
@@ -228,17 +236,14 @@ def build(
     stage: Path | None = None,
 ) -> Path:
     version = manifest_version()
+    if version != project_version():
+        raise SystemExit(f"blender_manifest.toml says {version}, shared_schema.__version__ {project_version()}")
     stage = stage or out_dir / ".addon_stage"
     pkg = stage_addon(stage)
     wheel_files: list[Path] = []
     if wheels:
-        shared_version = re.search(
-            r'__version__\s*=\s*"([^"]+)"', (REPO / "shared_schema" / "__init__.py").read_text(encoding="utf-8")
-        )
-        sv = shared_version.group(1) if shared_version else "0.0.0"
-        wheel_files.append(
-            build_pure_wheel(REPO / "shared_schema", "shared_schema", sv, pkg / "wheels", ["pydantic>=2.6,<3", "numpy"])
-        )
+        requires = ["pydantic>=2.6,<3", "numpy"]
+        wheel_files.append(build_pure_wheel(REPO / "shared_schema", "shared_schema", version, pkg / "wheels", requires))
         wheel_files += collect_wheels(
             pkg / "wheels", cache or REPO / "build" / "wheel_cache", platforms, pythons, offline
         )

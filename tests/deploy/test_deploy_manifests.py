@@ -317,3 +317,20 @@ def test_docs_mention_the_commands() -> None:
         "--expect-count",
     ):
         assert needle in doc, needle
+
+
+def test_one_version_everywhere() -> None:
+    """shared_schema.__version__ is the version; the literals Blender and the image tags need agree with it."""
+    import blender_addon
+    import refine_server
+    import shared_schema
+
+    version = shared_schema.__version__
+    assert tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["dynamic"]["version"] == {
+        "attr": "shared_schema.__version__"
+    }
+    manifest = tomllib.loads((REPO / "blender_addon" / "blender_manifest.toml").read_text())
+    assert manifest["version"] == blender_addon.__version__ == refine_server.__version__ == version
+    for path in [*DOCKER.rglob("*.yaml"), *DOCKER.rglob("*Dockerfile"), *DOCKER.rglob("*.sbatch")]:
+        for tag in re.findall(r"render-refine/(?:server|renderer):([\w.]+)", path.read_text()):
+            assert tag == version, f"{path.relative_to(REPO)} tags an image {tag}, the version is {version}"
