@@ -12,17 +12,17 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from .camera import CameraModel
 from .distributions import Distribution, IntRange, Normal, Uniform
+from .finite import StrictModel
 from .versioning import SCHEMA_VERSION, check_schema_version
 
 Point2 = tuple[float, float]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+_Strict = StrictModel
 
 
 class ObstacleSpec(_Strict):
