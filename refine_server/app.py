@@ -53,10 +53,10 @@ from shared_schema.api import (
 
 from .batcher import Batcher, QueueFull
 from .checkpoint import CheckpointError, identity_model, load_card, load_model
-from .crops import extract_crops, plan_crops, reinsert, to_model
 from .imaging import ImageError, decode_instances, decode_rgb, encode_png
 from .metrics import Metrics
 from .model_card import ModelCard
+from .refine import finish, plan_and_crop, scope_of
 from .settings import Settings
 
 log = logging.getLogger("refine_server")
@@ -323,19 +323,20 @@ def _prepare(state: ServerState, image: bytes, instances: bytes, annotations: by
         raise ApiError(ErrorCode.TOO_MANY_PERSONS, f"{len(wanted)} persons to refine; the limit is {s.max_persons}",
                        "instances")  # fmt: skip
     t1 = time.perf_counter()
-    specs = plan_crops(imap, ann.camera.center, ids=wanted, margin=card.margin)
-    crops = extract_crops(to_model(rgb), specs, card.crop_size) if specs else None
+    specs, crops = plan_and_crop(rgb, imap, ann.camera.center, card.crop_size, card.margin, ids=wanted)
     t2 = time.perf_counter()
-    return {"rgb": rgb, "imap": imap, "ann": ann, "specs": specs, "crops": crops,
+    return {"rgb": rgb, "imap": imap, "ann": ann, "specs": specs, "crops": crops, "scope": scope_of(ann.background),
             "decode_ms": (t1 - t0) * 1e3, "crop_ms": (t2 - t1) * 1e3}  # fmt: skip
 
 
-def _finish(job: dict[str, Any], refined: torch.Tensor | None, compress_level: int = 1) -> tuple[bytes, float, float]:
-    t0 = time.perf_counter()
-    out = job["rgb"] if refined is None else reinsert(job["rgb"], job["imap"], job["specs"], refined)
+def _finish(state: ServerState, job: dict[str, Any], refined: torch.Tensor | None) -> tuple[bytes, Any, float]:
+    """Reinsert + look (``refine.finish``) + PNG encode (runs in a worker thread)."""
+    assert state.card is not None
+    done = finish(job["rgb"], job["imap"], job["specs"], refined, scope=job["scope"], look=state.card.look,
+                  seed=job["ann"].seed, override=state.settings.look)  # fmt: skip
     t1 = time.perf_counter()
-    png = encode_png(out, compress_level)
-    return png, (t1 - t0) * 1e3, (time.perf_counter() - t1) * 1e3
+    png = encode_png(done.image, state.settings.png_compress_level)
+    return png, done, (time.perf_counter() - t1) * 1e3
 
 
 def create_app(settings: Settings | None = None,
@@ -493,11 +494,10 @@ def create_app(settings: Settings | None = None,
                 raise ApiError(ErrorCode.QUEUE_FULL, f"server busy: {e}",
                                headers={"Retry-After": str(settings.retry_after_s)}) from e
             queue_ms, gen_ms = queue_s * 1e3, gen_s * 1e3
-        png, reinsert_ms, encode_ms = await loop.run_in_executor(state.io_pool, _finish, job, refined,
-                                                                 settings.png_compress_level)
+        png, done, encode_ms = await loop.run_in_executor(state.io_pool, _finish, state, job, refined)
         card = state.card
         timings = Timings(decode_ms=job["decode_ms"], queue_ms=queue_ms, crop_ms=job["crop_ms"], generator_ms=gen_ms,
-                          reinsert_ms=reinsert_ms, encode_ms=encode_ms,
+                          reinsert_ms=done.reinsert_ms, look_ms=done.look_ms, encode_ms=encode_ms,
                           total_ms=(time.perf_counter() - t_start) * 1e3)  # fmt: skip
         persons = [s.instance_id for s in job["specs"]]
         sha = hashlib.sha256(annotations).hexdigest()
@@ -506,11 +506,13 @@ def create_app(settings: Settings | None = None,
         if kind == "png":
             headers = {"X-Model-Id": card.model_id, "X-Image-Id": job["ann"].image_id,
                        "X-Persons-Refined": ",".join(map(str, persons)), "X-Annotations-SHA256": sha,
+                       "X-Scope": done.scope, "X-Look": done.look,
                        "X-Timings": json.dumps(timings.model_dump(), separators=(",", ":"))}  # fmt: skip
             return Response(png, media_type="image/png", headers=headers)
         resp = RefineResponse(image_id=job["ann"].image_id, model_id=card.model_id, persons_refined=persons, width=w,
                               height=h, image_png_base64=base64.b64encode(png).decode("ascii"),
-                              annotations=annotations_text, annotations_sha256=sha, timings=timings)  # fmt: skip
+                              annotations=annotations_text, annotations_sha256=sha, timings=timings,
+                              scope=done.scope, look=done.look)  # fmt: skip
         return JSONResponse(resp.model_dump(mode="json"))
 
     app.add_middleware(LimitAndCount, max_body_bytes=settings.max_body_bytes, metrics=state.metrics)

@@ -53,6 +53,8 @@ class RefineResult:
     timings: dict[str, float] = field(default_factory=dict)
     persons_refined: list[int] = field(default_factory=list)
     image_id: str = ""
+    scope: str = ""  # where the look applied: person | frame
+    look: str = ""  # which look: harmonize | fitted | both | off
 
 
 def _error_fields(resp: requests.Response) -> tuple[str | None, str, str | None]:
@@ -144,7 +146,8 @@ class RefineClient:
             raise RefineError("server returned different annotations than sent", status=resp.status_code)
         return RefineResult(image_png=png, annotations=ann, model_id=body.get("model_id", ""),
                             timings=body.get("timings", {}), persons_refined=body.get("persons_refined", []),
-                            image_id=body.get("image_id", ""))  # fmt: skip
+                            image_id=body.get("image_id", ""), scope=body.get("scope", ""),
+                            look=body.get("look", ""))  # fmt: skip
 
     def health(self) -> dict[str, Any]:
         """GET /healthz (raises ServerUnavailable when unreachable)."""

@@ -28,6 +28,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--io-threads", type=int, default=None, help="decode/crop/encode threads (0 = auto)")
     p.add_argument("--png-compress-level", type=int, default=None, choices=range(10), metavar="0-9",
                    help="zlib level of the response PNG (lossless at every level)")
+    p.add_argument("--look", default=None, choices=["auto", "harmonize", "fitted", "both", "off"],
+                   help="camera look after reinsertion: auto = the model card's choice; harmonize / fitted / both "
+                        "= the look over real-photo backgrounds; off = none")  # fmt: skip
     p.add_argument("--log-level", default="info")
     return p
 
@@ -46,8 +49,13 @@ def run(args: argparse.Namespace) -> int:
         max_pixels=args.max_pixels, max_persons=args.max_persons, max_batch_crops=args.max_batch_crops,
         max_batch_wait_ms=args.max_batch_wait_ms, max_queue_requests=args.max_queue_requests,
         torch_threads=args.torch_threads, workers=args.workers, io_threads=args.io_threads,
-        png_compress_level=args.png_compress_level,
+        png_compress_level=args.png_compress_level, look=args.look,
     )  # fmt: skip
+    from .refine import LOOK_OVERRIDES
+
+    if settings.look not in LOOK_OVERRIDES:
+        print(f"error: look must be one of {', '.join(LOOK_OVERRIDES)}, got {settings.look!r}", file=sys.stderr)
+        return 2
     if settings.model != "identity":
         try:
             load_card(resolve_model_path(settings.model))

@@ -36,6 +36,7 @@ class Settings:
     png_compress_level: int = 1  # zlib level of the response PNG (lossless at every level; 1 = fast)
     warmup: bool = True
     request_timeout_s: float = 120.0  # waiting for the generator
+    look: str = "auto"  # camera look: auto (model card) | harmonize | fitted | both (person scope) | off
 
     @classmethod
     def from_env(cls, **overrides) -> Settings:  # type: ignore[no-untyped-def]
