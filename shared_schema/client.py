@@ -77,6 +77,8 @@ class RefineResult:
     timings: dict[str, float] = field(default_factory=dict)
     persons_refined: list[int] = field(default_factory=list)
     image_id: str = ""
+    scope: str = ""  # where the camera look applied: person | frame
+    look: str = ""  # which look: harmonize | fitted | both | off
 
 
 def _requests() -> Any:
@@ -116,7 +118,8 @@ def parse_refine_response(content: bytes, annotations_json: bytes, status: int) 
     if ann != annotations_json or body.annotations_sha256 != hashlib.sha256(annotations_json).hexdigest():
         raise RefineError("server returned different annotations than sent", status=status)
     return RefineResult(image_png=png, annotations=ann, model_id=body.model_id, timings=body.timings.model_dump(),
-                        persons_refined=list(body.persons_refined), image_id=body.image_id)  # fmt: skip
+                        persons_refined=list(body.persons_refined), image_id=body.image_id, scope=body.scope,
+                        look=body.look)  # fmt: skip
 
 
 class RefineClient:
