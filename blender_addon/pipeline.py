@@ -266,9 +266,9 @@ def run_batch(
     for n, index in enumerate(indices, start=1):
         paths = DatasetPaths(out, image_id_for(seed, index))
         res.ids.append(paths.image_id)
-        t0 = time.perf_counter()
+        t0, rendered_before = time.perf_counter(), len(res.rendered)
         status = _render_one(config, seed, index, paths, res, resume=resume, resolution=resolution, samples=samples)
-        if paths.image_id in res.rendered:
+        if len(res.rendered) > rendered_before:
             times.append(time.perf_counter() - t0)
         if refiner is not None and paths.is_complete() and not paths.refined.is_file():
             status += ", " + refiner.offer(paths)
