@@ -120,12 +120,16 @@ def parse_refine_response(content: bytes, annotations_json: bytes, status: int) 
 
 
 class RefineClient:
+    """``timeout``: seconds to wait for an answer; ``connect_timeout`` (default: ``timeout``): seconds to wait for
+    the connection, so a host that drops packets fails fast. Both are per attempt."""
+
     def __init__(self, base_url: str, token: str | None = None, timeout: float = 60, retries: int = 4,
-                 backoff: float = 0.5, session: Any = None) -> None:  # fmt: skip
+                 backoff: float = 0.5, session: Any = None, connect_timeout: float | None = None) -> None:  # fmt: skip
         self._rq = _requests()
         self.base_url = base_url.rstrip("/")
         self._token = token
         self.timeout = timeout
+        self._timeouts = (timeout if connect_timeout is None else connect_timeout, timeout)
         self.retries = max(0, int(retries))
         self.backoff = float(backoff)
         self.session = session or self._rq.Session()
@@ -151,7 +155,7 @@ class RefineClient:
         for attempt in range(self.retries + 1):
             resp = None
             try:
-                resp = self.session.request(method, url, timeout=self.timeout, **kw)
+                resp = self.session.request(method, url, timeout=self._timeouts, **kw)
             except (self._rq.ConnectionError, self._rq.Timeout) as e:
                 last, status = f"{type(e).__name__} contacting {url}", None
             else:
@@ -199,7 +203,7 @@ class RefineClient:
     def ready(self) -> bool:
         """True when /readyz answers 200 (model loaded and warmed up); one attempt, no retries."""
         try:
-            resp = self.session.get(self.base_url + "/readyz", timeout=self.timeout, headers=self._headers())
+            resp = self.session.get(self.base_url + "/readyz", timeout=self._timeouts, headers=self._headers())
         except (self._rq.ConnectionError, self._rq.Timeout):
             return False
         return resp.status_code == 200
