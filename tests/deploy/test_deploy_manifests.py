@@ -7,7 +7,6 @@ CLI plugin exists and by a parse test otherwise, Kubernetes manifests against th
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import shutil
 import subprocess
@@ -120,7 +119,7 @@ def _settings_fields() -> set[str] | None:
         from refine_server.settings import Settings
     except Exception:  # the server package is optional for these checks
         return None
-    return {f"REFINE_{f.name.upper()}" for f in dataclasses.fields(Settings)}
+    return {f"REFINE_{name.upper()}" for name in Settings.model_fields}
 
 
 def _refine_env_names() -> dict[str, set[str]]:
@@ -139,7 +138,7 @@ def test_env_names_match_server_settings() -> None:
     fields = _settings_fields()
     if fields is None:
         pytest.skip("refine_server.settings not importable")
-    cli_only = {"REFINE_HOST", "REFINE_PORT", "REFINE_HOST_PORT"}  # passed as --host/--port by the entrypoint
+    cli_only = {"REFINE_HOST_PORT"}  # compose: the host side of the port mapping
     for name, found in _refine_env_names().items():
         unknown = found - fields - cli_only
         assert not unknown, f"{name}: {sorted(unknown)} are not refine_server.settings.Settings fields"

@@ -98,11 +98,13 @@ def test_cli_missing_default_model_names_the_path(tmp_path: Path) -> None:
     assert r.returncode == 2 and str(tmp_path / "nope") in r.stderr
 
 
-def test_cli_serves_a_checkpoint(checkpoint_dir: Path) -> None:
+def test_cli_serves_a_checkpoint(checkpoint_dir: Path, tmp_path: Path) -> None:
     port = free_port()
     env = {**os.environ, "OMP_NUM_THREADS": "1", "REFINE_TORCH_THREADS": "1"}
+    (tmp_path / "token").write_text("tok\n")
     proc = subprocess.Popen([sys.executable, "-m", "refine_server", "serve", "--model", str(checkpoint_dir),
-                             "--device", "cpu", "--port", str(port), "--token", "tok", "--log-level", "warning"],
+                             "--device", "cpu", "--port", str(port), "--token-file", str(tmp_path / "token"),
+                             "--log-level", "warning"],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
     try:
         c = RefineClient(f"http://127.0.0.1:{port}", token="tok", timeout=30)
