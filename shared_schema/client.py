@@ -26,7 +26,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .api import ErrorBody, RefineResponse
+from .api import ErrorBody, Health, ModelCardSummary, RefineResponse
 
 __all__ = [
     "MAX_RETRY_AFTER_S",
@@ -194,11 +194,17 @@ class RefineClient:
         self._raise_for(resp)
         return parse_refine_response(resp.content, annotations_json, resp.status_code)
 
-    def health(self) -> dict[str, Any]:
-        """GET /healthz (raises ServerUnavailable when unreachable)."""
-        resp = self._request("GET", "/healthz", headers=self._headers())
+    def _get(self, path: str, model: type[Health] | type[ModelCardSummary]) -> dict[str, Any]:
+        resp = self._request("GET", path, headers=self._headers())
         self._raise_for(resp)
-        return resp.json()
+        try:
+            return model.model_validate_json(resp.content).model_dump(mode="json")
+        except ValidationError as exc:
+            raise RefineError(f"malformed {path} answer: {str(exc)[:300]}", status=resp.status_code) from None
+
+    def health(self) -> dict[str, Any]:
+        """GET /healthz, checked against :class:`~shared_schema.api.Health` (ServerUnavailable when unreachable)."""
+        return self._get("/healthz", Health)
 
     def ready(self) -> bool:
         """True when /readyz answers 200 (model loaded and warmed up); one attempt, no retries."""
@@ -209,10 +215,8 @@ class RefineClient:
         return resp.status_code == 200
 
     def model(self) -> dict[str, Any]:
-        """GET /v1/models: the loaded model's card summary."""
-        resp = self._request("GET", "/v1/models", headers=self._headers())
-        self._raise_for(resp)
-        return resp.json()
+        """GET /v1/models: the loaded model's card summary (:class:`~shared_schema.api.ModelCardSummary`)."""
+        return self._get("/v1/models", ModelCardSummary)
 
     def wait_ready(self, timeout: float = 60.0, interval: float = 0.2,
                    alive: Callable[[], bool] | None = None) -> None:  # fmt: skip

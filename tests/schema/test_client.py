@@ -60,7 +60,7 @@ def test_retry_after_is_honoured_and_capped(scripted, monkeypatch):
     monkeypatch.setattr(client_mod.time, "sleep", sleeps.append)
     script += [(503, {"Retry-After": "7"}, BUSY), (503, {"Retry-After": "1e9"}, BUSY),
                (429, {"Retry-After": "nan"}, BUSY), (200, {}, b'{"status": "ok"}')]  # fmt: skip
-    assert RefineClient(url, retries=3, backoff=0.01).health() == {"status": "ok"}
+    assert RefineClient(url, retries=3, backoff=0.01).health()["status"] == "ok"
     assert sleeps == [7.0, MAX_RETRY_AFTER_S, 0.04]
 
 
@@ -75,6 +75,9 @@ def test_busy_after_all_retries_says_so(scripted, monkeypatch):
 
 def test_reply_that_breaks_the_contract_is_refused(scripted):
     url, script = scripted
+    script.append((200, {}, b'{"status": "ok", "surprise": 1}'))
+    with pytest.raises(RefineError, match="malformed /healthz answer"):
+        RefineClient(url, retries=0).health()
     good_ann = b'{"image_id": "x"}'
     script.append((200, {}, json.dumps({"image_id": "x", "model_id": "m"}).encode()))
     with pytest.raises(RefineError, match="malformed response"):
