@@ -30,6 +30,14 @@ def _dead_url() -> str:
         return f"http://127.0.0.1:{s.getsockname()[1]}"  # closed again: nothing listens there
 
 
+def _write_config(repo: Path, path: Path, resolution: int, samples: int) -> None:
+    """The tiny test scene, written by ``repo``'s own schema (an older checkout may not read a newer config)."""
+    code = ("import sys; from tests.scene.conftest import small_config; open(sys.argv[1], 'w').write(small_config("
+            "res=int(sys.argv[2]), samples=int(sys.argv[3]), standing=(1, 1), sitting=(1, 1)).dump())")  # fmt: skip
+    subprocess.run([sys.executable, "-c", code, str(path), str(resolution), str(samples)], check=True, cwd=repo,
+                   env=dict(os.environ, PYTHONPATH=str(repo)))  # fmt: skip
+
+
 def _run(repo: Path, args: list[str]) -> tuple[float, int]:
     env = dict(os.environ, PYTHONPATH=str(repo), OMP_NUM_THREADS="1")
     env.pop("REFINE_TOKEN", None)
@@ -46,13 +54,11 @@ def main() -> int:
     p.add_argument("--samples", type=int, default=1)
     p.add_argument("--before", type=Path, default=None, help="another checkout to run against the dead server too")
     a = p.parse_args()
-    from tests.scene.conftest import small_config
-
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = Path(tmp) / "cfg.json"
-        cfg.write_text(small_config(res=a.resolution, samples=a.samples, standing=(1, 1), sitting=(1, 1)).dump())
 
-        def args(out: str, *extra: str) -> list[str]:
+        def args(out: str, *extra: str, repo: Path = REPO) -> list[str]:
+            cfg = Path(tmp) / f"cfg_{out}.json"
+            _write_config(repo, cfg, a.resolution, a.samples)
             return ["--config", str(cfg), "--count", str(a.count), "--seed", "1", "--out", str(Path(tmp) / out),
                     "--no-report", *extra]  # fmt: skip
 
@@ -60,8 +66,9 @@ def main() -> int:
         result["render_only_s"], result["render_only_exit"] = _run(REPO, args("plain"))
         result["dead_server_s"], result["dead_server_exit"] = _run(REPO, args("dead", "--refine-url", _dead_url()))
         if a.before:
+            before = a.before.resolve()
             result["before_dead_server_s"], result["before_dead_server_exit"] = _run(
-                a.before.resolve(), args("before", "--refine-url", _dead_url())
+                before, args("before", "--refine-url", _dead_url(), repo=before)
             )
     result["dead_server_overhead_s"] = round(float(result["dead_server_s"]) - float(result["render_only_s"]), 2)
     if a.before:

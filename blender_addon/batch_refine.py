@@ -21,6 +21,8 @@ MAX_UNREACHABLE = 3
 #: Retries of the client inside a batch: 3 attempts, 0.5 s + 1 s of backoff (longer when ``Retry-After`` says so).
 BATCH_CLIENT_RETRIES = 2
 BATCH_CLIENT_BACKOFF_S = 0.5
+#: Seconds a batch waits for a connection (a host that drops packets costs this per attempt, not the read timeout).
+BATCH_CONNECT_TIMEOUT_S = 5.0
 
 
 def refine_stored(client: Any, paths: DatasetPaths) -> Any:

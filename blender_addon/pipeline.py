@@ -34,7 +34,13 @@ from shared_schema.dataset import (
 )
 from shared_schema.distributions import rng_for
 
-from .batch_refine import BATCH_CLIENT_BACKOFF_S, BATCH_CLIENT_RETRIES, BatchRefiner, refine_stored
+from .batch_refine import (
+    BATCH_CLIENT_BACKOFF_S,
+    BATCH_CLIENT_RETRIES,
+    BATCH_CONNECT_TIMEOUT_S,
+    BatchRefiner,
+    refine_stored,
+)
 from .core.annotate import PersonInfo, persons_from_render
 from .core.placement import PlacementError
 from .scene.png import encode_png
@@ -211,7 +217,8 @@ def clean_stale_temps(out: Path, older_than_s: float = STALE_TEMP_S) -> int:
 
 def make_refine_client(url: str, token: str | None = None) -> RefineClient:
     """The client a batch uses: few retries, so a dead server costs seconds per image, not minutes."""
-    return RefineClient(url, token=token, retries=BATCH_CLIENT_RETRIES, backoff=BATCH_CLIENT_BACKOFF_S)
+    return RefineClient(url, token=token, retries=BATCH_CLIENT_RETRIES, backoff=BATCH_CLIENT_BACKOFF_S,
+                        connect_timeout=BATCH_CONNECT_TIMEOUT_S)
 
 
 def _render_one(config, seed: int, index: int, paths: DatasetPaths, res: BatchResult, *, resume: bool,
@@ -266,9 +273,9 @@ def run_batch(
     for n, index in enumerate(indices, start=1):
         paths = DatasetPaths(out, image_id_for(seed, index))
         res.ids.append(paths.image_id)
-        t0 = time.perf_counter()
+        t0, rendered_before = time.perf_counter(), len(res.rendered)
         status = _render_one(config, seed, index, paths, res, resume=resume, resolution=resolution, samples=samples)
-        if paths.image_id in res.rendered:
+        if len(res.rendered) > rendered_before:
             times.append(time.perf_counter() - t0)
         if refiner is not None and paths.is_complete() and not paths.refined.is_file():
             status += ", " + refiner.offer(paths)

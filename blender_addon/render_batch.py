@@ -46,7 +46,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 #: The refinement token's one environment variable (the server reads the same one).
 TOKEN_ENV = "REFINE_TOKEN"
 #: The package this script belongs to: ``blender_addon`` in the repository, the add-on's name when installed.
-PACKAGE = __package__ or "blender_addon"
+PACKAGE = globals().get("__package__") or "blender_addon"
 
 
 def setup_sys_path() -> list[str]:

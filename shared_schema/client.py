@@ -26,7 +26,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .api import ErrorBody, RefineResponse
+from .api import ErrorBody, Health, ModelCardSummary, RefineResponse
 
 __all__ = [
     "MAX_RETRY_AFTER_S",
@@ -123,12 +123,16 @@ def parse_refine_response(content: bytes, annotations_json: bytes, status: int) 
 
 
 class RefineClient:
+    """``timeout``: seconds to wait for an answer; ``connect_timeout`` (default: ``timeout``): seconds to wait for
+    the connection, so a host that drops packets fails fast. Both are per attempt."""
+
     def __init__(self, base_url: str, token: str | None = None, timeout: float = 60, retries: int = 4,
-                 backoff: float = 0.5, session: Any = None) -> None:  # fmt: skip
+                 backoff: float = 0.5, session: Any = None, connect_timeout: float | None = None) -> None:  # fmt: skip
         self._rq = _requests()
         self.base_url = base_url.rstrip("/")
         self._token = token
         self.timeout = timeout
+        self._timeouts = (timeout if connect_timeout is None else connect_timeout, timeout)
         self.retries = max(0, int(retries))
         self.backoff = float(backoff)
         self.session = session or self._rq.Session()
@@ -154,7 +158,7 @@ class RefineClient:
         for attempt in range(self.retries + 1):
             resp = None
             try:
-                resp = self.session.request(method, url, timeout=self.timeout, **kw)
+                resp = self.session.request(method, url, timeout=self._timeouts, **kw)
             except (self._rq.ConnectionError, self._rq.Timeout) as e:
                 last, status = f"{type(e).__name__} contacting {url}", None
             else:
@@ -193,25 +197,29 @@ class RefineClient:
         self._raise_for(resp)
         return parse_refine_response(resp.content, annotations_json, resp.status_code)
 
-    def health(self) -> dict[str, Any]:
-        """GET /healthz (raises ServerUnavailable when unreachable)."""
-        resp = self._request("GET", "/healthz", headers=self._headers())
+    def _get(self, path: str, model: type[Health] | type[ModelCardSummary]) -> dict[str, Any]:
+        resp = self._request("GET", path, headers=self._headers())
         self._raise_for(resp)
-        return resp.json()
+        try:
+            return model.model_validate_json(resp.content).model_dump(mode="json")
+        except ValidationError as exc:
+            raise RefineError(f"malformed {path} answer: {str(exc)[:300]}", status=resp.status_code) from None
+
+    def health(self) -> dict[str, Any]:
+        """GET /healthz, checked against :class:`~shared_schema.api.Health` (ServerUnavailable when unreachable)."""
+        return self._get("/healthz", Health)
 
     def ready(self) -> bool:
         """True when /readyz answers 200 (model loaded and warmed up); one attempt, no retries."""
         try:
-            resp = self.session.get(self.base_url + "/readyz", timeout=self.timeout, headers=self._headers())
+            resp = self.session.get(self.base_url + "/readyz", timeout=self._timeouts, headers=self._headers())
         except (self._rq.ConnectionError, self._rq.Timeout):
             return False
         return resp.status_code == 200
 
     def model(self) -> dict[str, Any]:
-        """GET /v1/models: the loaded model's card summary."""
-        resp = self._request("GET", "/v1/models", headers=self._headers())
-        self._raise_for(resp)
-        return resp.json()
+        """GET /v1/models: the loaded model's card summary (:class:`~shared_schema.api.ModelCardSummary`)."""
+        return self._get("/v1/models", ModelCardSummary)
 
     def wait_ready(self, timeout: float = 60.0, interval: float = 0.2,
                    alive: Callable[[], bool] | None = None) -> None:  # fmt: skip
