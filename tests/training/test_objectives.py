@@ -151,7 +151,8 @@ def test_generator_features_and_patch_sampler():
     torch.manual_seed(0)
     g = ResnetGenerator(ngf=4, n_blocks=2, n_down=2)
     x = torch.rand(2, 3, 16, 16) * 2 - 1
-    assert g.default_feature_layers() == [0, 2, 3, 4, 5]
+    assert g.default_feature_layers() == [0, 2, 3, 4]
+    assert ResnetGenerator(n_blocks=9).default_feature_layers() == [0, 2, 3, 4, 8]  # CUT's 0,4,8,12,16
     f0, f2, f5 = g.features(x, [0, 2, 5])
     assert torch.equal(f0, x) and f2.shape == (2, 8, 8, 8)
     assert torch.allclose(f5, g.body[: g.stage_ends[-1]](x))
