@@ -159,7 +159,7 @@ def test_generator_features_and_patch_sampler():
     with pytest.raises(ValueError, match="out of range"):
         g.features(x, [6])
     s = SimGANRefiner(ch=4, n_blocks=2)
-    assert [t.shape[1] for t in s.features(x, s.default_feature_layers())] == [3, 4, 4, 4]
+    assert [t.shape[1] for t in s.features(x, s.default_feature_layers())] == [3, 4, 4]
     mlp = PatchSampleMLP([3, 8], channels=16)
     out, ids = mlp([f0, f2], num_patches=32)
     assert [o.shape for o in out] == [(64, 16), (64, 16)] and len(ids[1]) == 32
