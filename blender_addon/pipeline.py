@@ -35,7 +35,7 @@ from shared_schema.distributions import rng_for
 
 from .core.annotate import PersonInfo, persons_from_render
 from .core.placement import PlacementError
-from .scene.png import encode_png
+from .core.png import encode_png
 
 #: After a failed refinement, finished renders are queued (not sent) for this long, then retried at the end.
 REFINE_PAUSE_S = 60.0
