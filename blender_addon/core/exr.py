@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-_DTYPES = {0: np.dtype("<u4"), 1: np.dtype("<f2"), 2: np.dtype("<f4")}
+_DTYPES: dict[int, np.dtype] = {0: np.dtype("<u4"), 1: np.dtype("<f2"), 2: np.dtype("<f4")}
 _LINES_PER_CHUNK = {0: 1, 2: 1, 3: 16}
 
 
