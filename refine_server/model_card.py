@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .look import LookSpec
+
 CARD_FILE = "model_card.json"
 
 
@@ -33,3 +35,4 @@ class ModelCard(BaseModel):
     weights_file: str = "model.safetensors"
     sha256: str = Field("", description="sha256 of the weights file (filled by checkpoint.save_model)")
     license_notes: str = ""
+    look: LookSpec | None = Field(None, description="camera look applied after reinsertion (None: no look)")

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["METHOD_OF_MODE", "DataConfig", "Method", "TrainConfig", "load_config"]
+__all__ = ["METHOD_OF_MODE", "DataConfig", "Method", "RealFramesConfig", "TrainConfig", "load_config"]
 
 Method = Literal["cyclegan_ds", "simgan", "cut", "fastcut"]
 METHOD_OF_MODE: dict[str, Method] = {"cyclegan": "cyclegan_ds", "simgan": "simgan"}  # the old `mode` key
@@ -30,6 +30,19 @@ class DataConfig(_Strict):
     real_jitter: int = Field(8, ge=0, description="extra randomly perturbed crops per real person")
     max_synthetic_images: int | None = None
     hflip: bool = True
+
+
+class RealFramesConfig(_Strict):
+    """Unlabeled footage of the target camera: the camera look is fitted on it (``train --real-frames``)."""
+
+    paths: list[str] = Field(default_factory=list, description="folders / files of frames and/or videos")
+    exclude: list[str] = Field(default_factory=list, description="leave out files whose name contains one of these")
+    overlays: list[list[float]] = Field(default_factory=list, description="burnt-in overlays [x0, y0, x1, y1] (px)")
+    resize_to: int = Field(512, ge=64, le=4096, description="working size: the longer side of renders and frames")
+    video_every_s: float = Field(2.0, gt=0.0, le=3600.0)
+    max_frames: int = Field(200, ge=1, le=100_000)
+    photo_mode: Literal["harmonize", "fitted", "both", "off"] = "harmonize"
+    init_model: str = Field("default", description="generator kept when there are no labelled real people")
 
 
 class TrainConfig(_Strict):
@@ -68,6 +81,7 @@ class TrainConfig(_Strict):
     n_samples: int = 8
     progress: bool = True
     data: DataConfig = Field(default_factory=DataConfig)
+    real_frames: RealFramesConfig | None = Field(None, description="unlabeled footage: fit a camera look on it")
     model_id: str | None = None
     license_notes: str = ""
     training_data_notes: dict[str, Any] = Field(default_factory=dict)
