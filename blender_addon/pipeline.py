@@ -43,7 +43,7 @@ from .batch_refine import (
 )
 from .core.annotate import PersonInfo, persons_from_render
 from .core.placement import PlacementError
-from .scene.png import encode_png
+from .core.png import encode_png
 
 __all__ = [
     "BatchResult",

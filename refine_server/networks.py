@@ -108,9 +108,10 @@ class ResnetGenerator(nn.Module):
         return h
 
     def default_feature_layers(self) -> list[int]:
-        """CUT's choice for its ResNet (input, both downsamplings, a middle and the last block) in stage numbers."""
+        """CUT's choice for its 9-block ResNet scaled to this one, in stage numbers: the input, the first and the
+        last downsampling, the first residual block and the one 5/9 of the way down (for 9 blocks: the 5th)."""
         n_down, n_blocks = self.n_down, len(self.stage_ends) - 1 - self.n_down
-        picks = [0, 2, 1 + n_down, 1 + n_down + (n_blocks + 1) // 2, 1 + n_down + n_blocks]
+        picks = [0, min(2, 1 + n_down), 1 + n_down, 2 + n_down, 1 + n_down + max(1, round(n_blocks * 5 / 9))]
         return sorted({min(p, len(self.stage_ends)) for p in picks})
 
     def features(self, x: torch.Tensor, layers: Sequence[int]) -> list[torch.Tensor]:
@@ -134,9 +135,9 @@ class SimGANRefiner(nn.Module):
         return torch.clamp(x + self.residual_scale * r, -1.0, 1.0)
 
     def default_feature_layers(self) -> list[int]:
-        """Input, head, a middle and the last residual block (stage numbers, see ``features``)."""
+        """Input, head, the first residual block and the one 5/9 of the way down (stage numbers, see ``features``)."""
         n = len(self.blocks)
-        return sorted({0, 1, 1 + (n + 1) // 2, 1 + n})
+        return sorted({min(p, 1 + n) for p in (0, 1, 2, 1 + max(1, round(n * 5 / 9)))})
 
     def features(self, x: torch.Tensor, layers: Sequence[int]) -> list[torch.Tensor]:
         """Activations at the given stages (0 = input, 1 = head, 1 + j = after residual block j)."""

@@ -423,7 +423,7 @@ def add_room(scene, config, built: BuiltScene, obstacles: list[FloorObstacle], s
 
 def load_photo(path: str, width: int, height: int) -> np.ndarray:
     """The background photo as linear RGB (H, W, 3), top row first, resampled (nearest) to the render size."""
-    from .png import srgb_to_linear
+    from ..core.png import srgb_to_linear
 
     img = bpy.data.images.load(str(path), check_existing=False)
     try:

@@ -18,9 +18,9 @@ from collections.abc import Iterator
 import bpy
 import numpy as np
 
+from ..core.exr import find_channel, read_exr
+from ..core.png import linear_to_srgb8
 from . import compat
-from .exr import find_channel, read_exr
-from .png import linear_to_srgb8
 
 #: Exposure (stops) applied to the rendered light before the Standard view transform: the config's light
 #: strengths are physical-ish watts, which a Standard transform at exposure 0 clips indoors.

@@ -16,8 +16,8 @@ import pytest
 bpy = pytest.importorskip("bpy")
 
 from blender_addon import pipeline  # noqa: E402
+from blender_addon.core.png import read_png  # noqa: E402
 from blender_addon.jobs import EXIT_UNREFINED, PROGRESS_PREFIX, parse_progress_line  # noqa: E402
-from blender_addon.scene.png import read_png  # noqa: E402
 from shared_schema.annotation import SceneAnnotation  # noqa: E402
 from shared_schema.client import RefineClient  # noqa: E402
 from shared_schema.dataset import complete_ids, image_id_for, write_indexes  # noqa: E402
@@ -190,7 +190,7 @@ class _FakeRefiner:
     def refine(self, image_png: bytes, instances_png: bytes, annotations_json: bytes):
         from types import SimpleNamespace
 
-        from blender_addon.scene.png import decode_png, encode_png
+        from blender_addon.core.png import decode_png, encode_png
 
         self.calls += 1
         if self.calls <= self.fail:

@@ -16,7 +16,7 @@ import pytest
 
 pytest.importorskip("bpy")
 
-from blender_addon.scene.png import read_png
+from blender_addon.core.png import read_png
 from shared_schema.annotation import SceneAnnotation
 from shared_schema.dataset import DatasetPaths, complete_ids, image_id_for
 

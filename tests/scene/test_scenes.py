@@ -10,7 +10,7 @@ import pytest
 bpy = pytest.importorskip("bpy")
 
 from blender_addon import pipeline  # noqa: E402
-from blender_addon.scene.png import read_png  # noqa: E402
+from blender_addon.core.png import read_png  # noqa: E402
 from shared_schema.annotation import SceneAnnotation  # noqa: E402
 from shared_schema.coco import decode_rle  # noqa: E402
 from shared_schema.geometry import bbox_from_mask, radial_angle_deg  # noqa: E402

@@ -113,6 +113,23 @@ def test_gradient_flows_through_the_look(data, fake_synth, fake_real, tmp_path):
     assert all(p.grad is not None for p in tr.G.parameters())
 
 
+def test_camera_look_module_as_the_hook(data, fake_synth, fake_real, tmp_path):
+    """The project's fitted-look module plugs in as is: a warm, noisy look trains FastCUT and stays fixed."""
+    from refine_server.look.module import CameraLook
+    from refine_server.look.params import LookParams
+
+    look = CameraLook(LookParams(color_matrix=[[1.1, 0, 0], [0, 1.0, 0], [0, 0, 0.8]], noise_b=1e-3))
+    frozen = {k: v.clone() for k, v in look.state_dict().items()}
+    tr = _trainer(tmp_path, fake_synth, fake_real, data, look=look, method="fastcut", steps=2)
+    g0 = _params(tr.G)
+    tr.fit()
+    assert all(torch.equal(frozen[k], v) for k, v in look.state_dict().items())
+    assert not torch.equal(g0, _params(tr.G))
+    x = data[0].images[:2]
+    looked = tr.refine(x, with_look=True)
+    assert (looked - tr.refine(x)).abs().mean() > 0.01  # samples show the look on top of G
+
+
 @pytest.mark.parametrize("method", ["cut", "fastcut"])
 def test_resume_restores_objective_state(method, data, fake_synth, fake_real, tmp_path):
     kw = {"method": method, "steps": 4}
@@ -151,14 +168,15 @@ def test_generator_features_and_patch_sampler():
     torch.manual_seed(0)
     g = ResnetGenerator(ngf=4, n_blocks=2, n_down=2)
     x = torch.rand(2, 3, 16, 16) * 2 - 1
-    assert g.default_feature_layers() == [0, 2, 3, 4, 5]
+    assert g.default_feature_layers() == [0, 2, 3, 4]
+    assert ResnetGenerator(n_blocks=9).default_feature_layers() == [0, 2, 3, 4, 8]  # CUT's 0,4,8,12,16
     f0, f2, f5 = g.features(x, [0, 2, 5])
     assert torch.equal(f0, x) and f2.shape == (2, 8, 8, 8)
     assert torch.allclose(f5, g.body[: g.stage_ends[-1]](x))
     with pytest.raises(ValueError, match="out of range"):
         g.features(x, [6])
     s = SimGANRefiner(ch=4, n_blocks=2)
-    assert [t.shape[1] for t in s.features(x, s.default_feature_layers())] == [3, 4, 4, 4]
+    assert [t.shape[1] for t in s.features(x, s.default_feature_layers())] == [3, 4, 4]
     mlp = PatchSampleMLP([3, 8], channels=16)
     out, ids = mlp([f0, f2], num_patches=32)
     assert [o.shape for o in out] == [(64, 16), (64, 16)] and len(ids[1]) == 32

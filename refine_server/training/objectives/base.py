@@ -71,6 +71,7 @@ class Objective(ABC):
         self.look = _frozen(look, device)
         self.pool_Y = ImagePool(cfg.pool_size, rng)
         self.pool_X = ImagePool(cfg.pool_size, rng)  # used by two-sided methods; always checkpointed
+        self.build()
 
     # -- construction ----------------------------------------------------------------------------------------------
     def new_generator(self) -> nn.Module:
@@ -90,6 +91,10 @@ class Objective(ABC):
         self.opt_pre = self.adam(g_params)
 
     # -- what subclasses provide -----------------------------------------------------------------------------------
+    @abstractmethod
+    def build(self) -> None:
+        """Create the method's other networks and its optimizers (``build_optimizers``), after G and D_Y."""
+
     @property
     @abstractmethod
     def nets(self) -> dict[str, nn.Module]:

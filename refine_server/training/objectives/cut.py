@@ -38,8 +38,7 @@ class CUTObjective(Objective):
     default_nce_idt: ClassVar[bool] = True
     default_flip_equivariance: ClassVar[bool] = False
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(*args, **kwargs)
+    def build(self) -> None:
         cfg = self.cfg
         if not isinstance(self.G, ResnetGenerator | SimGANRefiner):
             raise ValueError(f"method {self.name} needs a generator with encoder features (resnet or simgan), "

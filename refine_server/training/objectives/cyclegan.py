@@ -30,8 +30,7 @@ class CycleGANObjective(Objective):
     name: ClassVar[str] = "cyclegan_ds"
     pretrain_needs_real: ClassVar[bool] = True
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(*args, **kwargs)
+    def build(self) -> None:
         self.F = self.new_generator()
         self.D_X = self.new_discriminator()  # synthetic vs F(real)
         self.build_optimizers([self.G, self.F], [self.D_Y, self.D_X])

@@ -24,8 +24,7 @@ class SimGANLosses(LossRecord):
 class SimGANObjective(Objective):
     name: ClassVar[str] = "simgan"
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(*args, **kwargs)
+    def build(self) -> None:
         self.build_optimizers([self.G], [self.D_Y])
 
     @property
