@@ -124,16 +124,19 @@ class AppearanceConfig(_Strict):
     )
     tops: dict[str, float] = Field(default_factory=lambda: _appearance_default("tops"))
     rolled_sleeves: float = Field(
-        default_factory=lambda: _appearance_default("rolled_sleeves"), ge=0.0, le=1.0, description="share of shirts with elbow-length sleeves"
+        default_factory=lambda: _appearance_default("rolled_sleeves"), ge=0.0, le=1.0,
+        description="share of shirts with elbow-length sleeves",
     )
     outerwear: dict[str, float] = Field(default_factory=lambda: _appearance_default("outerwear"))
     leather_jacket: float = Field(
-        default_factory=lambda: _appearance_default("leather_jacket"), ge=0.0, le=1.0, description="share of jackets in leather"
+        default_factory=lambda: _appearance_default("leather_jacket"), ge=0.0, le=1.0,
+        description="share of jackets in leather",
     )
     legwear_female: dict[str, float] = Field(default_factory=lambda: _appearance_default("legwear_female"))
     legwear_male: dict[str, float] = Field(default_factory=lambda: _appearance_default("legwear_male"))
     dress_female: float = Field(
-        default_factory=lambda: _appearance_default("dress_female"), ge=0.0, le=1.0, description="share of female-presenting people in a dress"
+        default_factory=lambda: _appearance_default("dress_female"), ge=0.0, le=1.0,
+        description="share of female-presenting people in a dress",
     )
     patterns: dict[str, float] = Field(default_factory=lambda: _appearance_default("patterns"))
     accessories: dict[str, float] = Field(
