@@ -123,12 +123,21 @@ class AppearanceConfig(_Strict):
         description="base weights of natural hair colours; darker skin shifts them darker, age adds grey from 40",
     )
     tops: dict[str, float] = Field(default_factory=lambda: _appearance_default("tops"))
-    rolled_sleeves: float = Field(0.3, ge=0.0, le=1.0, description="share of shirts with elbow-length sleeves")
+    rolled_sleeves: float = Field(
+        default_factory=lambda: _appearance_default("rolled_sleeves"), ge=0.0, le=1.0,
+        description="share of shirts with elbow-length sleeves",
+    )
     outerwear: dict[str, float] = Field(default_factory=lambda: _appearance_default("outerwear"))
-    leather_jacket: float = Field(0.2, ge=0.0, le=1.0, description="share of jackets in leather")
+    leather_jacket: float = Field(
+        default_factory=lambda: _appearance_default("leather_jacket"), ge=0.0, le=1.0,
+        description="share of jackets in leather",
+    )
     legwear_female: dict[str, float] = Field(default_factory=lambda: _appearance_default("legwear_female"))
     legwear_male: dict[str, float] = Field(default_factory=lambda: _appearance_default("legwear_male"))
-    dress_female: float = Field(0.18, ge=0.0, le=1.0, description="share of female-presenting people in a dress")
+    dress_female: float = Field(
+        default_factory=lambda: _appearance_default("dress_female"), ge=0.0, le=1.0,
+        description="share of female-presenting people in a dress",
+    )
     patterns: dict[str, float] = Field(default_factory=lambda: _appearance_default("patterns"))
     accessories: dict[str, float] = Field(
         default_factory=lambda: _appearance_default("accessories"),

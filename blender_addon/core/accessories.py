@@ -23,7 +23,7 @@ FIXED_COLOURS = {"laptop": [0.25, 0.25, 0.27], "phone": [0.01, 0.01, 0.012], "co
 def box(center, size) -> tuple[np.ndarray, list[tuple[int, ...]]]:
     """An axis-aligned box: 8 vertices, 6 outward quads."""
     s = np.array([[x, y, z] for z in (-1, 1) for y in (-1, 1) for x in (-1, 1)], dtype=np.float64)
-    faces = [(0, 2, 3, 1), (4, 5, 7, 6), (0, 1, 5, 4), (2, 6, 7, 3), (0, 4, 6, 2), (1, 3, 7, 5)]
+    faces: list[tuple[int, ...]] = [(0, 2, 3, 1), (4, 5, 7, 6), (0, 1, 5, 4), (2, 6, 7, 3), (0, 4, 6, 2), (1, 3, 7, 5)]
     return s * (np.asarray(size) / 2) + np.asarray(center), faces
 
 

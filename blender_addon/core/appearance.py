@@ -63,20 +63,20 @@ def sample_appearance(ranges, rng: np.random.Generator, phenotype) -> dict:
     """Skin (thesis Table 7.1, with its Fitzpatrick type), hair and headwear colour. Draw order is fixed; the
     outfit and carried objects come from :mod:`.wardrobe` and :mod:`.accessories` (streams of their own)."""
     settings = appearance_settings(ranges)
-    skin = {
+    skin: dict[str, float | str] = {
         "melanin": float(ranges.skin_melanin.sample(rng)),
         "hue": float(ranges.skin_hue.sample(rng)),
         "oil": float(ranges.skin_oil.sample(rng)),
         "bump": float(ranges.skin_bump.sample(rng)),
     }
-    skin["fitzpatrick"] = fitzpatrick_type(skin["melanin"])
+    skin["fitzpatrick"] = fitzpatrick_type(float(skin["melanin"]))
     styles = sorted(ranges.hair_styles)
     w = np.array([ranges.hair_styles[s] for s in styles], dtype=np.float64)
     female = phenotype.gender < 0.5
     w = w * np.array([{"long": 2.2 if female else 0.35, "tied": 2.0 if female else 0.3, "bald": 0.15 if female else 1.6}
                       .get(s, 1.0) for s in styles])
     style = styles[int(rng.choice(len(styles), p=w / w.sum()))]
-    colour = _hair_colour(settings, rng, skin["melanin"], phenotype.age_years)
+    colour = _hair_colour(settings, rng, float(skin["melanin"]), phenotype.age_years)
     jitter = float(rng.uniform(0.8, 1.25))
     hair = {"style": style, "colour": colour, "color": [c * jitter for c in HAIR_COLOURS[colour]],
             "roughness": float(rng.uniform(0.35, 0.6))}

@@ -24,6 +24,7 @@ HEM_FLANGE = 0.15  # the flange's inner edge sits at this fraction of the thickn
 LOFT_RINGS, LOFT_SECTORS = 10, 40
 WEIGHT_STEPS = 64  # garment weights are multiples of 1/64: few distinct values, so few VertexGroup.add calls
 SHOE_SMOOTHING = 12  # shoes bridge the toes: many more smoothing passes than cloth
+PELVIS_SHARE = {"standing": 0.6, "sitting": 0.05}  # how much a skirt's hem follows the pelvis, not the legs
 
 
 @dataclass
@@ -193,8 +194,9 @@ def _envelope(f: BodyFrame, region: np.ndarray, levels: np.ndarray) -> np.ndarra
     return out
 
 
-def flared_part(f: BodyFrame, z_top: float, z_hem: float, flare: float, thickness: float):
-    """(verts, quads, weights, covered body faces) of a lofted skirt from ``z_top`` down to ``z_hem``."""
+def flared_part(f: BodyFrame, z_top: float, z_hem: float, flare: float, thickness: float, pelvis_share: float):
+    """(verts, quads, weights, covered body faces) of a lofted skirt from ``z_top`` down to ``z_hem``; at the hem
+    a vertex follows the pelvis by ``pelvis_share`` and its nearest body vertex by the rest."""
     region = np.isin(f.bone, (*LEG_BONES, "Hips", "LowerBack")) & (f.coords[:, 2] <= z_top + 0.04)
     levels = np.linspace(z_top, z_hem, LOFT_RINGS)
     s = (z_top - levels) / max(z_top - z_hem, 1e-6)
@@ -211,7 +213,7 @@ def flared_part(f: BodyFrame, z_top: float, z_hem: float, flare: float, thicknes
     near = idx[np.argmin(((verts[:, None, :] - f.coords[idx][None, :, :]) ** 2).sum(-1), axis=1)]
     pelvis = np.zeros(f.weights.shape[1], np.float32)
     pelvis[f.hips_index] = 1.0
-    blend = (0.6 * np.repeat(s, LOFT_SECTORS))[:, None]
+    blend = (pelvis_share * np.repeat(s, LOFT_SECTORS))[:, None]
     weights = ((1 - blend) * f.weights[near] + blend * pelvis).astype(np.float32)
     zc = f.coords[:, 2]
     inside = region & (zc <= z_top) & (zc >= z_hem)
@@ -251,31 +253,34 @@ def _join(name: str, parts: list[GarmentMesh]) -> GarmentMesh:
     )  # fmt: skip
 
 
-def _with_skirt(name: str, f: BodyFrame, upper: GarmentMesh | None, g: dict, z_top: float) -> GarmentMesh:
+def _with_skirt(name: str, f: BodyFrame, upper: GarmentMesh | None, g: dict, z_top: float,
+                pelvis_share: float) -> GarmentMesh:
     z_hem = max(f.knee_z + float(g["hem_from_knee"]), f.ankle_z + 0.08)
-    v, q, w, cov = flared_part(f, z_top, z_hem, float(g["flare"]), float(g["thickness"]) + 0.004)
+    v, q, w, cov = flared_part(f, z_top, z_hem, float(g["flare"]), float(g["thickness"]) + 0.004, pelvis_share)
     skirt = GarmentMesh(name, v, q, quantized(w), cov)
     return skirt if upper is None else _join(name, [upper, skirt])
 
 
-def build_garments(f: BodyFrame, outfit: dict) -> list[GarmentMesh]:
-    """The meshes of ``outfit`` (:func:`.wardrobe.sample_outfit`), innermost first."""
+def build_garments(f: BodyFrame, outfit: dict, posture: str = "standing") -> list[GarmentMesh]:
+    """The meshes of ``outfit`` (:func:`.wardrobe.sample_outfit`), innermost first. Skirts of seated people
+    follow the thighs (they lie on the lap); standing, their hems swing between the legs and the pelvis."""
+    share = PELVIS_SHARE[posture]
     out = [_shell_garment("shoes", f, shoe_mask(f), outfit["shoes"]["thickness"], smoothing=SHOE_SMOOTHING)]
     legs = outfit.get("legwear")
     if legs is not None:
         if legs["type"] == "skirt":
-            out.append(_with_skirt("legwear", f, None, legs, f.waist_z))
+            out.append(_with_skirt("legwear", f, None, legs, f.waist_z, share))
         else:
             out.append(_shell_garment("legwear", f, leg_mask(f, float(legs["leg_end"])), legs["thickness"]))
     top = outfit["top"]
     hem = f.waist_z - float(top["hem_drop"]) if top["type"] != "dress" else f.waist_z
     upper = _shell_garment("top", f, torso_mask(f, hem, float(top["sleeve_end"])), top["thickness"])
-    out.append(_with_skirt("top", f, upper, top, f.waist_z + 0.02) if top["type"] == "dress" else upper)
+    out.append(_with_skirt("top", f, upper, top, f.waist_z + 0.02, share) if top["type"] == "dress" else upper)
     outer = outfit.get("outer")
     if outer is not None:
         hem = f.waist_z - float(outer["hem_drop"])
         upper = _shell_garment("outer", f, torso_mask(f, hem, float(outer["sleeve_end"])), outer["thickness"])
-        out.append(_with_skirt("outer", f, upper, outer, f.waist_z) if outer["type"] == "coat" else upper)
+        out.append(_with_skirt("outer", f, upper, outer, f.waist_z, share) if outer["type"] == "coat" else upper)
     return out
 
 

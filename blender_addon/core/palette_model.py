@@ -21,7 +21,7 @@ HUE_NAMES = ((0.04, "red"), (0.11, "orange"), (0.18, "yellow"), (0.45, "green"),
              (0.83, "purple"), (0.95, "pink"), (1.01, "red"))
 
 
-def band_points(box, band: tuple[float, float], image_center: tuple[float, float], n: int,
+def band_points(box, band: tuple[float, float], image_center: np.ndarray, n: int,
                 rng: np.random.Generator) -> np.ndarray:
     """``n`` random pixel positions (x, y) inside ``band`` (fractions of the long axis from the head end)."""
     cx, cy, w, h, a = (float(v) for v in box)
@@ -76,7 +76,8 @@ def fit_families(pixels: np.ndarray, k: int, rng: np.random.Generator) -> list[d
     if len(pixels) == 0:
         raise ValueError("no pixels to fit")
     centres, labels = kmeans(pixels, k, rng)
-    out, used = [], {}
+    out: list[dict] = []
+    used: dict[str, int] = {}
     for j in np.argsort(-np.bincount(labels, minlength=len(centres))):
         member = pixels[labels == j]
         if not len(member):

@@ -114,7 +114,7 @@ def build_body(posture: str, position, yaw_deg: float, seat_height: float | None
     extras = appearance.hair_meshes(coords, bm.face_verts, bm.face_start, bm.face_count, regions, face, app)
     extras += [accessories.accessory_mesh(item, sk, rest) for item in app["accessories"]]
     frame = garments.body_frame(coords, bm.face_verts.reshape(-1, 4), weights, sk)
-    worn = garments.build_garments(frame, app["outfit"])
+    worn = garments.build_garments(frame, app["outfit"], posture)
     face_slots = garments.face_materials(regions, frame.quads, worn)
     posed, posed_extras, posed_garments = [], [], []
     for k in range(2):
