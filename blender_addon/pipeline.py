@@ -84,13 +84,14 @@ def config_sha256(config) -> str:
     return hashlib.sha256(config.dump().encode("utf-8")).hexdigest()
 
 
-def build_scene(config, seed: int, *, resolution: int | None = None, samples: int | None = None):
-    """Build the scene of one image (imports bpy). Returns a :class:`blender_addon.scene.builder.BuiltScene`."""
+def build_scene(config, seed: int, *, index: int = 0, resolution: int | None = None, samples: int | None = None):
+    """Build the scene of image ``index`` (it picks the background photo) from its ``seed`` (imports bpy).
+    Returns a :class:`blender_addon.scene.builder.BuiltScene`."""
     import bpy  # noqa: F401  (must precede bmesh, which builder imports)
 
     from .scene.builder import build
 
-    return build(config, seed, resolution=resolution, samples=samples)
+    return build(config, seed, index=index, resolution=resolution, samples=samples)
 
 
 def _person_info(k: int, handle, meta: dict) -> PersonInfo:
@@ -273,7 +274,8 @@ def run_batch(
             res.skipped.append(image_id)
         else:
             try:
-                built = build_scene(config, image_seed(seed, index), resolution=resolution, samples=samples)
+                built = build_scene(config, image_seed(seed, index), index=index, resolution=resolution,
+                                    samples=samples)
                 ann = render_and_annotate(built, out, image_id)
                 res.rendered.append(image_id)
                 status = f"rendered {len(ann.persons)} people"
