@@ -11,6 +11,8 @@ from .config import SceneConfig, example_config
 from .distributions import rng_for
 from .versioning import SCHEMA_VERSION
 
+#: The project's version, written only here: pyproject.toml reads it (dynamic version), refine_server re-exports it,
+#: and the add-on's bl_info / blender_manifest.toml and the image tags are checked against it (tests/deploy).
 __version__ = "0.1.0"
 
 __all__ = [

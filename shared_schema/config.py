@@ -1,8 +1,9 @@
 """SceneConfig: what a user writes to describe a room and how it is randomized.
 
 Defaults follow the thesis (Andersson & Andersson 2019), Appendix Tables 7.1 (human models) and
-7.2 (images): standing people U(0, 4), sitting people U(1, 5), skin melanin U(0.2, 1), hue U(0.49, 0.51),
-oil U(0, 1), bump U(0, 1), fabric saturation N(0, 0.3), fabric value N(0.5, 0.2).
+7.2 (images): standing people U(0, 4), sitting people U(1, 5), skin melanin U(0.2, 1) (Fitzpatrick I to VI),
+hue U(0.49, 0.51), oil U(0, 1), bump U(0, 1). Garment colours are not the thesis's fabric saturation N(0, 0.3)
+clipped at 0 (half of all fabrics exactly grey) but palettes of colour families (:class:`AppearanceConfig`).
 """
 
 from __future__ import annotations
@@ -11,17 +12,17 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from .camera import CameraModel
 from .distributions import Distribution, IntRange, Normal, Uniform
+from .finite import StrictModel
 from .versioning import SCHEMA_VERSION, check_schema_version
 
 Point2 = tuple[float, float]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+_Strict = StrictModel
 
 
 class ObstacleSpec(_Strict):
@@ -71,6 +72,118 @@ class PeopleConfig(_Strict):
         return self
 
 
+APPEARANCE_DEFAULTS_PATH = Path(__file__).resolve().parent / "appearance_defaults.json"
+
+
+def _appearance_default(key: str):
+    return json.loads(APPEARANCE_DEFAULTS_PATH.read_text(encoding="utf-8"))[key]
+
+
+def _check_weights(v: dict[str, float], allowed: set[str], what: str) -> dict[str, float]:
+    unknown = set(v) - allowed
+    if unknown:
+        raise ValueError(f"unknown {what} {sorted(unknown)}; allowed {sorted(allowed)}")
+    if any(w < 0 for w in v.values()) or sum(v.values()) <= 0:
+        raise ValueError(f"{what} weights must be >= 0 and not all zero")
+    return v
+
+
+class ColourFamily(_Strict):
+    """One colour family of a garment palette, in display (sRGB) HSV: hue in turns, saturation and value in
+    [0, 1]. A garment of this family gets ``hue ± hue_jitter`` (uniform; any hue when ``any_hue``),
+    ``saturation ± saturation_jitter`` and ``value ± value_jitter`` (uniform, clipped to [0, 1])."""
+
+    name: str = Field(min_length=1, max_length=32)
+    weight: float = Field(ge=0.0, le=1e6, description="relative share of garments in this family")
+    hue: float = Field(0.0, ge=0.0, le=1.0)
+    saturation: float = Field(ge=0.0, le=1.0)
+    value: float = Field(ge=0.0, le=1.0)
+    hue_jitter: float = Field(0.02, ge=0.0, le=0.5)
+    saturation_jitter: float = Field(0.08, ge=0.0, le=1.0)
+    value_jitter: float = Field(0.08, ge=0.0, le=1.0)
+    any_hue: bool = False
+
+
+def _default_families(slot: str) -> list[ColourFamily]:
+    return [ColourFamily(**f) for f in _appearance_default("palettes")[slot]]
+
+
+class GarmentPalettes(_Strict):
+    """Colour families per garment slot (defaults: ``appearance_defaults.json``, a share of black, navy, grey,
+    white, denim and earth tones as seen on real people, and a minority of saturated colours)."""
+
+    tops: list[ColourFamily] = Field(default_factory=lambda: _default_families("tops"))
+    bottoms: list[ColourFamily] = Field(default_factory=lambda: _default_families("bottoms"))
+    outerwear: list[ColourFamily] = Field(default_factory=lambda: _default_families("outerwear"))
+    shoes: list[ColourFamily] = Field(default_factory=lambda: _default_families("shoes"))
+
+    @field_validator("tops", "bottoms", "outerwear", "shoes")
+    @classmethod
+    def _families(cls, v: list[ColourFamily]) -> list[ColourFamily]:
+        if not v or len(v) > 64 or sum(f.weight for f in v) <= 0:
+            raise ValueError("a palette needs 1..64 families with a positive total weight")
+        return v
+
+
+class AppearanceConfig(_Strict):
+    """Wardrobe and colour distributions of the rendered people (all weights are relative; rates in [0, 1]).
+
+    A bottom of the ``denim`` family is jeans (denim fabric). ``palette_fit`` writes a ``palettes`` section
+    fitted to real person crops of a site.
+    """
+
+    palettes: GarmentPalettes = GarmentPalettes()
+    hair_colours: dict[str, float] = Field(
+        default_factory=lambda: _appearance_default("hair_colours"),
+        description="base weights of natural hair colours; darker skin shifts them darker, age adds grey from 40",
+    )
+    tops: dict[str, float] = Field(default_factory=lambda: _appearance_default("tops"))
+    rolled_sleeves: float = Field(0.3, ge=0.0, le=1.0, description="share of shirts with elbow-length sleeves")
+    outerwear: dict[str, float] = Field(default_factory=lambda: _appearance_default("outerwear"))
+    leather_jacket: float = Field(0.2, ge=0.0, le=1.0, description="share of jackets in leather")
+    legwear_female: dict[str, float] = Field(default_factory=lambda: _appearance_default("legwear_female"))
+    legwear_male: dict[str, float] = Field(default_factory=lambda: _appearance_default("legwear_male"))
+    dress_female: float = Field(0.18, ge=0.0, le=1.0, description="share of female-presenting people in a dress")
+    patterns: dict[str, float] = Field(default_factory=lambda: _appearance_default("patterns"))
+    accessories: dict[str, float] = Field(
+        default_factory=lambda: _appearance_default("accessories"),
+        description="independent probability of each carried object (at most one object per hand)",
+    )
+
+    @field_validator("hair_colours")
+    @classmethod
+    def _hair(cls, v: dict[str, float]) -> dict[str, float]:
+        return _check_weights(v, {"black", "dark_brown", "brown", "light_brown", "blonde", "red"}, "hair colours")
+
+    @field_validator("tops")
+    @classmethod
+    def _tops(cls, v: dict[str, float]) -> dict[str, float]:
+        return _check_weights(v, {"tshirt", "shirt", "sweater", "tank"}, "tops")
+
+    @field_validator("outerwear")
+    @classmethod
+    def _outer(cls, v: dict[str, float]) -> dict[str, float]:
+        return _check_weights(v, {"none", "jacket", "coat"}, "outerwear")
+
+    @field_validator("legwear_female", "legwear_male")
+    @classmethod
+    def _legs(cls, v: dict[str, float]) -> dict[str, float]:
+        return _check_weights(v, {"trousers", "shorts", "skirt"}, "legwear")
+
+    @field_validator("patterns")
+    @classmethod
+    def _patterns(cls, v: dict[str, float]) -> dict[str, float]:
+        return _check_weights(v, {"plain", "stripes", "print", "checker"}, "patterns")
+
+    @field_validator("accessories")
+    @classmethod
+    def _accessories(cls, v: dict[str, float]) -> dict[str, float]:
+        allowed = {"backpack", "shoulder_bag", "handbag", "laptop", "phone", "coffee_cup"}
+        if set(v) - allowed or any(not 0.0 <= p <= 1.0 for p in v.values()):
+            raise ValueError(f"accessories: probabilities in [0, 1] for {sorted(allowed)}")
+        return v
+
+
 class PhenotypeRanges(_Strict):
     """Distributions of a human model's phenotype and appearance (MakeHuman macro parameters in [0, 1])."""
 
@@ -88,12 +201,18 @@ class PhenotypeRanges(_Strict):
     skin_hue: Distribution = Uniform(low=0.49, high=0.51)
     skin_oil: Distribution = Uniform(low=0.0, high=1.0)
     skin_bump: Distribution = Uniform(low=0.0, high=1.0)
-    fabric_saturation: Distribution = Normal(mean=0.0, std=0.3, low=0.0, high=1.0)
-    fabric_value: Distribution = Normal(mean=0.5, std=0.2, low=0.02, high=1.0)
+    fabric_saturation: Distribution = Field(
+        Uniform(low=0.45, high=0.9), description="saturation of garments drawn from an any-hue palette family"
+    )
+    fabric_value: Distribution = Field(
+        Normal(mean=0.5, std=0.2, low=0.02, high=1.0), description="value of garments of an any-hue palette family"
+    )
     hair_styles: dict[str, float] = Field(
         default_factory=lambda: {"short": 0.35, "long": 0.2, "tied": 0.15, "bald": 0.1, "cap": 0.1, "hat": 0.1},
         description="relative weights of hair styles",
     )
+
+    appearance: AppearanceConfig = AppearanceConfig()
 
     @field_validator("hair_styles")
     @classmethod

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["add_parser", "evaluate", "main", "run"]
+__all__ = ["add_parser", "evaluate", "load_real_config", "main", "run"]
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:  # type: ignore[no-untyped-def]
@@ -58,7 +58,8 @@ def _args(p: argparse.ArgumentParser) -> None:
                    help="feature network for FID/KID; 'pixels' is a fast stand-in for tests only")
 
 
-def _load_real(cfg_path: str | None) -> tuple[list, list, str | None]:
+def load_real_config(cfg_path: str | None) -> tuple[list, list, str | None]:
+    """(test sources, train sources, None) of a real-config JSON, or ([], [], why) when it or its data is absent."""
     from refine_server.training.dataset import load_real_source
 
     if not cfg_path:
@@ -124,7 +125,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
             sets["refined_raw"] = CropSet(raw, syn.masks, syn.meta)
         n = min(8, len(syn))
         sample_grid(sets["synthetic"].images[:n], sets["refined"].images[:n], out / "samples_refined.png")
-    test_src, train_src, why = _load_real(args.real_config)
+    test_src, train_src, why = load_real_config(args.real_config)
     if test_src:
         sets["real"] = CropSet.concat([crops_from_real(s, S, margin=margin) for s in test_src])
     result["sets"] = {k: {"n_crops": len(v), "crop_size": S, "margin": margin} for k, v in sets.items()}

@@ -6,9 +6,12 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["DataConfig", "TrainConfig", "load_config"]
+__all__ = ["METHOD_OF_MODE", "DataConfig", "Method", "TrainConfig", "load_config"]
+
+Method = Literal["cyclegan_ds", "simgan", "cut", "fastcut"]
+METHOD_OF_MODE: dict[str, Method] = {"cyclegan": "cyclegan_ds", "simgan": "simgan"}  # the old `mode` key
 
 
 class _Strict(BaseModel):
@@ -35,7 +38,6 @@ class TrainConfig(_Strict):
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     threads: int | None = None
-    mode: Literal["cyclegan", "simgan"] = "cyclegan"
     generator: dict[str, Any] = Field(
         default_factory=lambda: {"architecture": "resnet",
                                  "hyperparameters": {"ngf": 16, "n_blocks": 4, "n_down": 2, "skip": True}}
@@ -52,7 +54,8 @@ class TrainConfig(_Strict):
     lambda_adv: float = 1.0
     lambda_cycle: float = 10.0
     lambda_identity: float = 5.0
-    lambda_disc_feature: float = 0.0
+    lambda_disc_feature: float | None = Field(
+        None, description="D^S discriminator-feature cycle loss; default 1 for method cyclegan_ds, 0 for old mode")
     disc_feature_layers: list[int] = Field(default_factory=lambda: [1, 2, 3, 4])
     lambda_self_reg: float = 1.0
     self_reg_per_channel: bool = True
@@ -69,6 +72,31 @@ class TrainConfig(_Strict):
     license_notes: str = ""
     training_data_notes: dict[str, Any] = Field(default_factory=dict)
     config_dir: str | None = Field(None, description="set by load_config: base of relative paths")
+
+    # ---- training method / objective (issue 11 §3; refine_server/training/objectives/) --------------------------
+    method: Method | None = Field(None, description="cyclegan_ds | simgan | cut | fastcut (default: from `mode`)")
+    mode: Literal["cyclegan", "simgan"] | None = Field(None, description="old key: cyclegan → cyclegan_ds")
+    lambda_nce: float | None = Field(None, ge=0.0, description="PatchNCE weight (CUT 1, FastCUT 10)")
+    nce_idt: bool | None = Field(None, description="identity PatchNCE on real crops (CUT yes, FastCUT no)")
+    flip_equivariance: bool | None = Field(None, description="flip the input half the time (FastCUT yes, CUT no)")
+    nce_layers: list[int] | None = Field(None, description="generator stages for PatchNCE (0 = input)")
+    nce_T: float = Field(0.07, gt=0.0, description="PatchNCE temperature")
+    num_patches: int = Field(256, ge=1, le=4096, description="patches sampled per layer and image")
+    nce_mlp_channels: int = Field(256, ge=8, le=2048, description="width of the PatchNCE projection head")
+
+    @model_validator(mode="after")
+    def _resolve_method(self) -> TrainConfig:
+        if self.method is None:
+            self.method = METHOD_OF_MODE[self.mode or "cyclegan"]
+            explicit = False
+        else:
+            if self.mode is not None and METHOD_OF_MODE[self.mode] != self.method:
+                raise ValueError(f"mode {self.mode!r} contradicts method {self.method!r}; give only method")
+            explicit = self.mode is None
+        if self.lambda_disc_feature is None:
+            self.lambda_disc_feature = 1.0 if explicit and self.method == "cyclegan_ds" else 0.0
+        return self
+    # ---- end of training method block ----------------------------------------------------------------------------
 
     def resolve(self, p: str) -> Path:
         q = Path(p).expanduser()

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import free_port, run_bpy
+from tests.live_server import free_port
+
+from .conftest import run_bpy
 
 pytestmark = pytest.mark.slow
 
