@@ -342,7 +342,7 @@ def add_room(scene, config, built: BuiltScene, obstacles: list[FloorObstacle], s
         floor.is_shadow_catcher = True
         params["shadow_catcher"] = True
     else:
-        wcol = tuple(float(c) for c in rng.uniform(0.55, 0.9, 3))
+        wcol = near_neutral(rng, float(rng.uniform(0.55, 0.9)), WALL_TINT)
         params["wall_color"] = [round(c, 4) for c in wcol]
         bm = bmesh.new()
         poly = as_poly(config.floor)
@@ -379,9 +379,24 @@ def add_room(scene, config, built: BuiltScene, obstacles: list[FloorObstacle], s
     return obstacle_objs
 
 
+#: Painted walls are white, grey or beige: a grey level with a small per-channel tint.
+WALL_TINT = 0.04
+#: Linear albedos of office furniture: light and dark wood, white, light and dark grey, black, muted blue/green.
+FURNITURE_COLORS = ((0.45, 0.3, 0.18), (0.2, 0.12, 0.07), (0.75, 0.74, 0.7), (0.4, 0.4, 0.4), (0.15, 0.15, 0.16),
+                    (0.04, 0.04, 0.045), (0.12, 0.17, 0.28), (0.16, 0.22, 0.17))  # fmt: skip
+
+
+def near_neutral(rng, level: float, tint: float) -> tuple[float, float, float]:
+    c = np.clip(level + rng.uniform(-tint, tint, 3), 0.02, 0.95)
+    return (float(c[0]), float(c[1]), float(c[2]))
+
+
 def obstacle_color(seed: int, name: str) -> tuple[float, float, float]:
-    """The colour of a rendered (procedural or generated) obstacle: ``rng_for(seed, "obstacle", name)``."""
-    c = rng_for(seed, "obstacle", name).uniform(0.1, 0.7, 3)
+    """The colour of a rendered (procedural or generated) obstacle, drawn from ``rng_for(seed, "obstacle",
+    name)``: a furniture colour with a small jitter."""
+    rng = rng_for(seed, "obstacle", name)
+    base = np.asarray(FURNITURE_COLORS[int(rng.integers(len(FURNITURE_COLORS)))])
+    c = np.clip(base * rng.uniform(0.85, 1.15) + rng.uniform(-0.02, 0.02, 3), 0.01, 0.95)
     return (float(c[0]), float(c[1]), float(c[2]))
 
 
