@@ -90,13 +90,14 @@ def config_sha256(config) -> str:
     return hashlib.sha256(config.dump().encode("utf-8")).hexdigest()
 
 
-def build_scene(config, seed: int, *, resolution: int | None = None, samples: int | None = None):
-    """Build the scene of one image (imports bpy). Returns a :class:`blender_addon.scene.builder.BuiltScene`."""
+def build_scene(config, seed: int, *, index: int = 0, resolution: int | None = None, samples: int | None = None):
+    """Build the scene of image ``index`` (it picks the background photo) from its ``seed`` (imports bpy).
+    Returns a :class:`blender_addon.scene.builder.BuiltScene`."""
     import bpy  # noqa: F401  (must precede bmesh, which builder imports)
 
     from .scene.builder import build
 
-    return build(config, seed, resolution=resolution, samples=samples)
+    return build(config, seed, index=index, resolution=resolution, samples=samples)
 
 
 def _person_info(k: int, handle, meta: dict) -> PersonInfo:
@@ -228,7 +229,7 @@ def _render_one(config, seed: int, index: int, paths: DatasetPaths, res: BatchRe
         res.skipped.append(paths.image_id)
         return "skipped"
     try:
-        built = build_scene(config, image_seed(seed, index), resolution=resolution, samples=samples)
+        built = build_scene(config, image_seed(seed, index), index=index, resolution=resolution, samples=samples)
         ann = render_and_annotate(built, paths.root, paths.image_id)
     except Exception as exc:
         res.failed[paths.image_id] = f"{type(exc).__name__}: {exc}"

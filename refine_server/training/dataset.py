@@ -379,8 +379,8 @@ def footage_files(paths: list[str | Path], exclude: list[str] | None = None) -> 
 def _video_frames(path: Path, every_s: float, max_frames: int) -> list[np.ndarray]:
     try:
         import av
-    except ImportError as e:  # pragma: no cover - av is a dependency
-        raise RuntimeError(f"reading video {path.name} needs PyAV (`pip install av`): {e}") from e
+    except ImportError as e:  # pragma: no cover - depends on the install
+        raise RuntimeError(f"reading video {path.name} needs PyAV: pip install 'render-and-refine[video]'") from e
     frames: list[np.ndarray] = []
     with av.open(str(path)) as box:
         stream = box.streams.video[0]
