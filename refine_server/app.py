@@ -36,6 +36,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
+from shared_schema import __version__
 from shared_schema.annotation import SceneAnnotation
 from shared_schema.api import ErrorCode, ModelCardSummary, RefineOptions, RefineResponse, Timings
 
@@ -318,7 +319,7 @@ def create_app(settings: Settings | None = None,
                 await asyncio.to_thread(state.batcher.stop)
             state.io_pool.shutdown(wait=False, cancel_futures=True)
 
-    app = FastAPI(title="Render & Refine — refinement service", version="0.1.0", lifespan=lifespan,
+    app = FastAPI(title="Render & Refine — refinement service", version=__version__, lifespan=lifespan,
                   description=__doc__)  # fmt: skip
     app.state.refine = state
     install_error_handlers(app)

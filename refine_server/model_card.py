@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared_schema import __version__
+
 from .look import LookSpec
 
 CARD_FILE = "model_card.json"
@@ -23,7 +25,7 @@ class ModelCard(BaseModel):
     model_config = ConfigDict(extra="allow", protected_namespaces=())
 
     model_id: str = Field(min_length=1, max_length=128, description="stable name, e.g. 'resnet-ngf32-b6-c128'")
-    version: str = "0.1.0"
+    version: str = __version__
     architecture: str = Field(description="networks.GENERATORS key: resnet | simgan | identity")
     hyperparameters: dict[str, Any] = Field(default_factory=dict, description="kwargs of the generator class")
     crop_size: int = Field(ge=8, le=2048, description="model input side in pixels")
