@@ -36,12 +36,12 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
+from shared_schema import __version__
 from shared_schema.annotation import SceneAnnotation
 from shared_schema.api import ErrorCode, ModelCardSummary, RefineOptions, RefineResponse, Timings
 
 from .batcher import QueueFull
 from .cost import RequestCost, Reservation
-from .crops import extract_crops, plan_crops, reinsert, to_model
 from .deps import RefineParts, negotiate, ready_state, refine_parts, require_token
 from .errors import ERROR_RESPONSES, ApiError, install_error_handlers
 from .guard import BodyGuard
@@ -50,6 +50,7 @@ from .model_card import ModelCard
 from .openapi import refine_openapi
 from .ops import router as ops_router
 from .ops import server_state
+from .refine import Finished, finish, plan_and_crop, scope_of
 from .settings import Settings
 from .state import ServerState, cpu_cores, release_free_memory, resolve_device, resolve_model_path
 
@@ -172,22 +173,23 @@ def _prepare(state: ServerState, image: bytes, instances: bytes, annotations: by
         rgb, imap = _decode(state.settings, image, instances, ann)
         wanted = _persons_to_refine(state, imap, ann, options, reservation)
         t1 = time.perf_counter()
-        specs = plan_crops(imap, ann.camera.center, ids=wanted, margin=card.margin)
-        crops = extract_crops(to_model(rgb), specs, card.crop_size) if specs else None
+        specs, crops = plan_and_crop(rgb, imap, ann.camera.center, card.crop_size, card.margin, ids=wanted)
     except BaseException:
         reservation.release()
         raise
     t2 = time.perf_counter()
     return {"rgb": rgb, "imap": imap, "ann": ann, "specs": specs, "crops": crops, "reservation": reservation,
-            "decode_ms": (t1 - t0) * 1e3, "crop_ms": (t2 - t1) * 1e3}  # fmt: skip
+            "scope": scope_of(ann.background), "decode_ms": (t1 - t0) * 1e3, "crop_ms": (t2 - t1) * 1e3}  # fmt: skip
 
 
-def _finish(job: dict[str, Any], refined: torch.Tensor | None, compress_level: int = 1) -> tuple[bytes, float, float]:
-    t0 = time.perf_counter()
-    out = job["rgb"] if refined is None else reinsert(job["rgb"], job["imap"], job["specs"], refined)
+def _finish(state: ServerState, job: dict[str, Any], refined: torch.Tensor | None) -> tuple[bytes, Finished, float]:
+    """Reinsert + camera look (``refine.finish``) + PNG encode (runs in a worker thread)."""
+    assert state.card is not None
+    done = finish(job["rgb"], job["imap"], job["specs"], refined, scope=job["scope"], look=state.card.look,
+                  seed=job["ann"].seed, override=state.settings.look)  # fmt: skip
     t1 = time.perf_counter()
-    png = encode_png(out, compress_level)
-    return png, (t1 - t0) * 1e3, (time.perf_counter() - t1) * 1e3
+    png = encode_png(done.image, state.settings.png_compress_level)
+    return png, done, (time.perf_counter() - t1) * 1e3
 
 
 # -- /v1 routes ---------------------------------------------------------------------------------------------------
@@ -227,7 +229,7 @@ async def _generate(state: ServerState, job: dict[str, Any]) -> tuple[torch.Tens
     return refined, queue_s * 1e3, gen_s * 1e3
 
 
-def _respond(kind: str, state: ServerState, job: dict[str, Any], parts: RefineParts, png: bytes,
+def _respond(kind: str, state: ServerState, job: dict[str, Any], parts: RefineParts, png: bytes, done: Finished,
              timings: Timings) -> Response:  # fmt: skip
     card = state.card
     assert card is not None
@@ -236,12 +238,14 @@ def _respond(kind: str, state: ServerState, job: dict[str, Any], parts: RefinePa
     if kind == "png":
         headers = {"X-Model-Id": card.model_id, "X-Image-Id": job["ann"].image_id,
                    "X-Persons-Refined": ",".join(map(str, persons)), "X-Annotations-SHA256": sha,
+                   "X-Scope": done.scope, "X-Look": done.look,
                    "X-Timings": json.dumps(timings.model_dump(), separators=(",", ":"))}  # fmt: skip
         return Response(png, media_type="image/png", headers=headers)
     h, w = job["rgb"].shape[:2]
     resp = RefineResponse(image_id=job["ann"].image_id, model_id=card.model_id, persons_refined=persons, width=w,
                           height=h, image_png_base64=base64.b64encode(png).decode("ascii"),
-                          annotations=parts.annotations_text, annotations_sha256=sha, timings=timings)  # fmt: skip
+                          annotations=parts.annotations_text, annotations_sha256=sha, timings=timings,
+                          scope=done.scope, look=done.look)  # fmt: skip
     return JSONResponse(resp.model_dump(mode="json"))
 
 
@@ -261,12 +265,11 @@ async def refine(
     try:
         refined, queue_ms, gen_ms = await _generate(state, job)
         loop = asyncio.get_running_loop()
-        png, reinsert_ms, encode_ms = await loop.run_in_executor(state.io_pool, _finish, job, refined,
-                                                                 state.settings.png_compress_level)  # fmt: skip
+        png, done, encode_ms = await loop.run_in_executor(state.io_pool, _finish, state, job, refined)
         timings = Timings(decode_ms=job["decode_ms"], queue_ms=queue_ms, crop_ms=job["crop_ms"], generator_ms=gen_ms,
-                          reinsert_ms=reinsert_ms, encode_ms=encode_ms,
+                          reinsert_ms=done.reinsert_ms, look_ms=done.look_ms, encode_ms=encode_ms,
                           total_ms=(time.perf_counter() - t_start) * 1e3)  # fmt: skip
-        response = _respond(kind, state, job, parts, png, timings)
+        response = _respond(kind, state, job, parts, png, done, timings)
     finally:
         big = reservation.nbytes > TRIM_AFTER_BYTES
         reservation.release()
@@ -316,7 +319,7 @@ def create_app(settings: Settings | None = None,
                 await asyncio.to_thread(state.batcher.stop)
             state.io_pool.shutdown(wait=False, cancel_futures=True)
 
-    app = FastAPI(title="Render & Refine — refinement service", version="0.1.0", lifespan=lifespan,
+    app = FastAPI(title="Render & Refine — refinement service", version=__version__, lifespan=lifespan,
                   description=__doc__)  # fmt: skip
     app.state.refine = state
     install_error_handlers(app)

@@ -54,6 +54,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         p.add_argument(f"--{name}", type=kind, default=None, help=help_)
     p.add_argument("--png-compress-level", type=int, default=None, choices=range(10), metavar="0-9",
                    help="zlib level of the response PNG (lossless at every level)")  # fmt: skip
+    p.add_argument("--look", default=None, choices=["auto", "harmonize", "fitted", "both", "off"],
+                   help="camera look after reinsertion: auto = the model card's choice; harmonize / fitted / both "
+                        "= the look over real-photo backgrounds; off = none (env REFINE_LOOK)")  # fmt: skip
     p.add_argument("--log-level", default="info")
     return p
 
@@ -82,7 +85,7 @@ def settings_from_args(args: argparse.Namespace) -> Any:
     """Settings from the environment, overridden by the flags that were given."""
     from .settings import Settings
 
-    names = ["model", "device", "host", "port", "allow_anonymous", "png_compress_level"]
+    names = ["model", "device", "host", "port", "allow_anonymous", "png_compress_level", "look"]
     names += [name.replace("-", "_") for name, _, _ in _FLAGS]
     overrides: dict[str, Any] = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
     if args.token_file is not None:

@@ -10,6 +10,8 @@ run at once and the server's working memory stays within ~1 GiB over the model, 
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -44,6 +46,7 @@ class Settings(BaseSettings):
     png_compress_level: int = Field(1, ge=0, le=9)  # zlib level of the response PNG (lossless at every level)
     warmup: bool = True
     request_timeout_s: float = Field(120.0, gt=0)  # waiting for the generator
+    look: Literal["auto", "harmonize", "fitted", "both", "off"] = "auto"  # camera look (auto = model card)
 
     @property
     def token_value(self) -> str | None:

@@ -2,9 +2,10 @@
 
     .venv/bin/python scripts/humans_contact_sheet.py [--out docs/humans_contact_sheet.png] [--seed 0]
 
-Each tile: one person (12 standing on mocap frames, 4 sitting on a stool) rendered with Cycles by an
-equidistant fisheye (100° of its field shown) 2.8 m above the floor, offset 0.6 m sideways as in a real
-ceiling-mounted camera.
+Each tile: one person (12 standing on mocap frames, 4 sitting on a stool), dressed and carrying objects as
+sampled from the default AppearanceConfig, rendered with Cycles by an equidistant fisheye (``--fov`` degrees of
+its field shown, default 100) 2.8 m above the floor, offset 0.6 m sideways as in a real ceiling-mounted camera.
+The docs image is made with ``--fov 60`` (people large enough to see their clothes).
 """
 
 from __future__ import annotations
@@ -104,9 +105,11 @@ def main(argv: list[str] | None = None) -> int:
         h.remove()
         if stool is not None:
             bpy.data.objects.remove(stool, do_unlink=True)
-        hair = h.sampled["appearance"]["hair"]["style"]
-        print(f"tile {i}: {params.posture} {h.sampled['pose'].get('clip', '')} hair={hair}"
-              f" height={h.sampled['height_m']:.2f} m", flush=True)
+        app = h.sampled["appearance"]
+        worn = [f"{g['family']} {g['type']}" for g in app["outfit"].values() if g]
+        carried = [c["kind"] for c in app["accessories"]]
+        print(f"tile {i}: {params.posture} {h.sampled['pose'].get('clip', '')} hair={app['hair']['style']}"
+              f" height={h.sampled['height_m']:.2f} m wears {', '.join(worn)} carries {carried}", flush=True)
     rows = [np.concatenate(tiles[r * 4 : r * 4 + 4], axis=1) for r in range(4)]
     sheet = np.concatenate(rows[::-1], axis=0)  # Blender pixels are bottom-up
     out = bpy.data.images.new("sheet", sheet.shape[1], sheet.shape[0], alpha=True)

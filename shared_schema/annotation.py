@@ -91,6 +91,12 @@ class Lighting(_Strict):
     color_temperature_k: float
     world_strength: float
     area_lights: list[FiniteDict] = Field(default_factory=list)
+    sun_angle_deg: float | None = Field(None, description="angular diameter of the sun/key light (shadow softness)")
+    panels: list[FiniteDict] = Field(default_factory=list, description="ceiling panels (procedural rooms)")
+    environment: FiniteDict = Field(default_factory=dict, description="world light: kind and parameters")
+    photo_estimate: FiniteDict | None = Field(None, description="light estimated from the background photo")
+    white_balance_gains: tuple[float, float, float] | None = Field(None, description="camera RGB gains applied")
+    exposure_ev: float | None = Field(None, description="camera exposure applied to the render, stops")
 
 
 class Background(_Strict):

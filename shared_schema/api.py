@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -75,6 +76,7 @@ class Timings(BaseModel):
     crop_ms: float = 0.0
     generator_ms: float = 0.0
     reinsert_ms: float = 0.0
+    look_ms: float = 0.0
     encode_ms: float = 0.0
     total_ms: float = 0.0
 
@@ -96,6 +98,10 @@ class RefineResponse(BaseModel):
     annotations: str
     annotations_sha256: str
     timings: Timings
+    scope: Literal["person", "frame"] = Field(
+        "frame", description="where the camera look applied: 'person' = person pixels only (real photo background, "
+        "every background pixel bit-identical), 'frame' = every pixel (rendered background)")
+    look: str = Field("off", description="the look applied: harmonize | fitted | both | off")
 
 
 class ModelCardSummary(BaseModel):

@@ -1,18 +1,18 @@
-"""Appearance sampling and geometry (pure numpy): skin, clothing regions, hair styles and hair/headwear meshes."""
+"""Appearance sampling and geometry (pure numpy): skin, hair styles and colours, hair/headwear meshes."""
 
 from __future__ import annotations
 
-import colorsys
 import math
 import zlib
 
 import numpy as np
 
+from .palette import appearance_settings, families, sample_colour
 from .retarget import Skeleton
 
-# region codes of body vertices (also the body mesh's material slots)
-SKIN, TOP, BOTTOM, SHOES, HAIR = 0, 1, 2, 3, 4
-REGIONS = ("skin", "top", "bottom", "shoes", "hair")
+# region codes of body vertices (also the body mesh's first material slots; garments follow)
+SKIN, HAIR = 0, 1
+REGIONS = ("skin", "hair")
 
 # natural hair colours (linear RGB) and base frequencies
 HAIR_COLOURS = {
@@ -34,81 +34,65 @@ def rng_for(seed: int, *keys) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(words))
 
 
-def _fabric(ranges, rng: np.random.Generator) -> dict:
-    hue = float(rng.uniform(0, 1))
-    sat = float(np.clip(ranges.fabric_saturation.sample(rng), 0.0, 1.0))
-    val = float(np.clip(ranges.fabric_value.sample(rng), 0.02, 1.0))
-    pattern = str(rng.choice(["plain", "stripes", "checker", "noise"], p=[0.55, 0.15, 0.1, 0.2]))
-    r, g, b = colorsys.hsv_to_rgb(hue, sat, val)
-    return {
-        "hue": hue, "saturation": sat, "value": val, "color": [r**2.2, g**2.2, b**2.2],
-        "pattern": pattern, "pattern_scale": float(rng.uniform(8, 40)),
-        "pattern_contrast": float(rng.uniform(0.2, 0.7)),
-        "roughness": float(rng.uniform(0.5, 1.0)),
-    }
+FITZPATRICK = ("I", "II", "III", "IV", "V", "VI")
+MELANIN_RANGE = (0.2, 1.0)  # skin_color's light .. dark end; split evenly into the six Fitzpatrick types
+
+
+def fitzpatrick_type(melanin: float) -> str:
+    """The Fitzpatrick skin type (I..VI) of a melanin value of :func:`..humans.materials.skin_color`."""
+    lo, hi = MELANIN_RANGE
+    k = int((melanin - lo) / (hi - lo) * len(FITZPATRICK))
+    return FITZPATRICK[min(len(FITZPATRICK) - 1, max(0, k))]
+
+
+def _hair_colour(settings: dict, rng: np.random.Generator, melanin: float, age_years: float) -> str:
+    """Base weights from the settings, shifted darker with darker skin; grey from 40 years on."""
+    dark = min(1.0, max(0.0, (melanin - 0.2) / 0.8))
+    shift = {"black": 1 + 2.0 * dark, "dark_brown": 1 + 0.8 * dark, "brown": 1.0, "light_brown": 1 - 0.9 * dark,
+             "blonde": 1 - 0.95 * dark, "red": 1 - 0.95 * dark}
+    names = [n for n in HAIR_COLOURS if n != "grey"]
+    p = np.array([float(settings["hair_colours"].get(n, 0.0)) * shift[n] for n in names])
+    if p.sum() <= 0:
+        p = np.ones(len(names))
+    grey = min(0.85, max(0.0, (age_years - 40.0) / 40.0))
+    p = np.append(p / p.sum() * (1 - grey), grey)
+    return [*names, "grey"][int(rng.choice(len(p), p=p / p.sum()))]
 
 
 def sample_appearance(ranges, rng: np.random.Generator, phenotype) -> dict:
-    """Skin (thesis Table 7.1), clothing and hair. Draw order is fixed."""
-    skin = {
+    """Skin (thesis Table 7.1, with its Fitzpatrick type), hair and headwear colour. Draw order is fixed; the
+    outfit and carried objects come from :mod:`.wardrobe` and :mod:`.accessories` (streams of their own)."""
+    settings = appearance_settings(ranges)
+    skin: dict[str, float | str] = {
         "melanin": float(ranges.skin_melanin.sample(rng)),
         "hue": float(ranges.skin_hue.sample(rng)),
         "oil": float(ranges.skin_oil.sample(rng)),
         "bump": float(ranges.skin_bump.sample(rng)),
     }
+    skin["fitzpatrick"] = fitzpatrick_type(float(skin["melanin"]))
     styles = sorted(ranges.hair_styles)
     w = np.array([ranges.hair_styles[s] for s in styles], dtype=np.float64)
     female = phenotype.gender < 0.5
     w = w * np.array([{"long": 2.2 if female else 0.35, "tied": 2.0 if female else 0.3, "bald": 0.15 if female else 1.6}
                       .get(s, 1.0) for s in styles])
     style = styles[int(rng.choice(len(styles), p=w / w.sum()))]
-    names = list(HAIR_COLOURS)
-    dark = min(1.0, max(0.0, (skin["melanin"] - 0.2) / 0.8))
-    p = np.array([0.25 + 0.6 * dark, 0.25 + 0.2 * dark, 0.2, 0.12 * (1 - dark), 0.1 * (1 - dark),
-                  0.04 * (1 - dark), 0.0])
-    grey = min(0.85, max(0.0, (phenotype.age_years - 40.0) / 40.0))
-    p = np.append(p[:-1] / p[:-1].sum() * (1 - grey), grey)
-    colour = names[int(rng.choice(len(names), p=p / p.sum()))]
+    colour = _hair_colour(settings, rng, float(skin["melanin"]), phenotype.age_years)
     jitter = float(rng.uniform(0.8, 1.25))
     hair = {"style": style, "colour": colour, "color": [c * jitter for c in HAIR_COLOURS[colour]],
             "roughness": float(rng.uniform(0.35, 0.6))}
-    top, bottom, shoes, headwear = (_fabric(ranges, rng) for _ in range(4))
-    shoes["value"] = min(shoes["value"], 0.35)
-    shoes["color"] = [c * 0.4 for c in shoes["color"]]
-    shoes["pattern"] = "plain"
-    sleeves = str(rng.choice(["long", "short", "none"], p=[0.45, 0.4, 0.15]))
-    skirt_p = 0.35 if female else 0.0
-    legwear = str(rng.choice(["trousers", "shorts", "skirt"], p=[0.85 - skirt_p, 0.15, skirt_p]))
-    return {"skin": skin, "hair": hair, "top": top, "bottom": bottom, "shoes": shoes, "headwear": headwear,
-            "sleeves": sleeves, "legwear": legwear}
+    hat = sample_colour(families(settings["palettes"]["outerwear"]), rng)
+    headwear = {"type": "headwear", "color": hat["color"], "family": hat["family"], "fabric": "weave",
+                "pattern": "plain", "roughness": float(rng.uniform(0.6, 0.95))}
+    return {"skin": skin, "hair": hair, "headwear": headwear}
 
 
 def body_regions(coords: np.ndarray, weights: np.ndarray, sk: Skeleton, app: dict, face: dict) -> np.ndarray:
-    """Region code per body vertex (rest pose)."""
+    """Region code per body vertex (rest pose): SKIN or HAIR (garments cover faces, see :mod:`.garments`)."""
     n = weights.shape[0]
-    c = coords[:n]
-    dom = np.argmax(weights, axis=1)
-    names = np.array(sk.names)[dom]
-    z = c[:, 2]
-    j = {b: sk.heads[sk.index(b)] for b in ("Hips", "LeftLeg", "LeftFoot", "Neck", "Head")}
-    waist = j["Hips"][2] + 0.10
-    knee = j["LeftLeg"][2]
-    ankle = j["LeftFoot"][2]
     reg = np.full(n, SKIN, dtype=np.int32)
-    legs = np.isin(names, ["LHipJoint", "RHipJoint", "LeftUpLeg", "RightUpLeg", "LeftLeg", "RightLeg"])
-    legs |= (names == "Hips") & (z < waist)
-    low = {"trousers": ankle + 0.04, "shorts": knee + 0.08, "skirt": knee + 0.02}[app["legwear"]]
-    reg[legs & (z > low)] = BOTTOM
-    torso = np.isin(names, ["Hips", "LowerBack", "Spine", "Spine1", "LeftShoulder", "RightShoulder"]) & (z >= waist)
-    torso |= (names == "Neck") & (z < j["Neck"][2] - 0.01)
-    reg[torso] = TOP
-    if app["sleeves"] != "none":
-        arm_bones = ["LeftArm", "RightArm"] + (["LeftForeArm", "RightForeArm"] if app["sleeves"] == "long" else [])
-        reg[np.isin(names, arm_bones)] = TOP
-    shoes = np.isin(names, ["LeftFoot", "RightFoot", "LeftToeBase", "RightToeBase"]) | (z < ankle + 0.02)
-    reg[shoes] = SHOES
     if app["hair"]["style"] != "bald":
-        reg[scalp_mask(c, names, face, app["hair"]["style"])] = HAIR
+        names = np.array(sk.names)[np.argmax(weights, axis=1)]
+        reg[scalp_mask(coords[:n], names, face, app["hair"]["style"])] = HAIR
     return reg
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import appearance, mhdata, poses, skeleton
+from . import accessories, appearance, garments, mhdata, poses, skeleton, wardrobe
 from .phenotype import Phenotype, sample_phenotype, shaped_coords, standing_height
 from .retarget import Skeleton, fit_skeleton, rigid, skin
 
@@ -47,8 +47,9 @@ class FallbackRanges:
     skin_hue = _U(0.49, 0.51)
     skin_oil = _U(0.0, 1.0)
     skin_bump = _U(0.0, 1.0)
-    fabric_saturation = _N(0.0, 0.3, 0.0, 1.0)
+    fabric_saturation = _U(0.45, 0.9)
     fabric_value = _N(0.5, 0.2, 0.02, 1.0)
+    appearance = None  # the defaults of shared_schema/appearance_defaults.json
     hair_styles = {"short": 0.35, "long": 0.2, "tied": 0.15, "bald": 0.1, "cap": 0.1, "hat": 0.1}  # noqa: RUF012
 
 
@@ -70,7 +71,7 @@ class BodyModel:
     pose: poses.Pose
     appearance: dict
     regions: np.ndarray  # (n_body,) region code per body vertex
-    extras: list  # hair/headwear meshes (rest verts), rigid on the Head bone
+    extras: list  # hair/headwear/accessory meshes (rest verts), each rigid on its "bone"
     posed: list  # per frame k in (0, 1): (n_body, 3) posed body vertices
     posed_extras: list  # per frame: list of (n, 3)
     keypoints: np.ndarray  # (17, 3) at frame 0
@@ -78,9 +79,13 @@ class BodyModel:
     footprint: np.ndarray  # (K, 2)
     height: float
     sampled: dict
+    garments: list  # GarmentMesh (rest), innermost first
+    posed_garments: list  # per frame: list of (n, 3)
+    face_slots: np.ndarray  # (F_body,) material slot per body face: 0 skin, 1 hair, 2 + i garment i
 
     def all_vertices(self, k: int = 0) -> np.ndarray:
-        return np.concatenate([self.posed[k], *self.posed_extras[k]]) if self.posed_extras[k] else self.posed[k]
+        """Body, then extras, then garments (the order of the person's mesh objects)."""
+        return np.concatenate([self.posed[k], *self.posed_extras[k], *self.posed_garments[k]])
 
 
 def build_body(posture: str, position, yaw_deg: float, seat_height: float | None = None, seed: int = 0,
@@ -103,18 +108,22 @@ def build_body(posture: str, position, yaw_deg: float, seat_height: float | None
         pose = poses.seated_pose(sk, rest, weights, rng_pose, position, yaw_deg, seat_height)
     else:
         raise ValueError(f"posture must be 'standing' or 'sitting', not {posture!r}")
-    app = appearance.sample_appearance(ranges, appearance.rng_for(seed, "appearance"), ph)
+    app = _appearance(ranges, seed, ph)
     face = skeleton.face_points_rest(coords)
     regions = appearance.body_regions(coords, weights, sk, app, face)
     extras = appearance.hair_meshes(coords, bm.face_verts, bm.face_start, bm.face_count, regions, face, app)
-    hb = sk.index("Head")
-    posed, posed_extras = [], []
+    extras += [accessories.accessory_mesh(item, sk, rest) for item in app["accessories"]]
+    frame = garments.body_frame(coords, bm.face_verts.reshape(-1, 4), weights, sk)
+    worn = garments.build_garments(frame, app["outfit"], posture)
+    face_slots = garments.face_materials(regions, frame.quads, worn)
+    posed, posed_extras, posed_garments = [], [], []
     for k in range(2):
         a, t = pose.transforms(k, sk)
         posed.append(skin(rest, weights, a, t))
-        posed_extras.append([rigid(e["verts"], pose.g[k, hb], sk.heads[hb], pose.heads[k, hb]) for e in extras])
+        posed_extras.append([_rigid_on_bone(e, sk, pose, k) for e in extras])
+        posed_garments.append([garments.skin_garment(g, a, t) for g in worn])
     kp, head = skeleton.keypoints(sk, coords, pose.g[0], pose.heads[0])
-    allv = np.concatenate([posed[0], *posed_extras[0]])
+    allv = np.concatenate([posed[0], *posed_extras[0], *posed_garments[0]])
     fp = skeleton.footprint(allv)
     height = standing_height(coords)
     sampled = {
@@ -126,4 +135,18 @@ def build_body(posture: str, position, yaw_deg: float, seat_height: float | None
                  "position": [float(position[0]), float(position[1])]},
     }
     return BodyModel(ph, coords, n, sk, weights, pose, app, regions, extras, posed, posed_extras, kp, head, fp,
-                     height, sampled)
+                     height, sampled, worn, posed_garments, face_slots)
+
+
+def _appearance(ranges, seed: int, ph: Phenotype) -> dict:
+    """Skin, hair, headwear, outfit and carried objects of one person (independent seeded streams)."""
+    settings = appearance.appearance_settings(ranges)
+    app = appearance.sample_appearance(ranges, appearance.rng_for(seed, "appearance"), ph)
+    app["outfit"] = wardrobe.sample_outfit(settings, ranges, seed, female=ph.gender < 0.5)
+    app["accessories"] = accessories.sample_accessories(settings, seed)
+    return app
+
+
+def _rigid_on_bone(extra: dict, sk: Skeleton, pose, k: int) -> np.ndarray:
+    b = sk.index(extra.get("bone", "Head"))
+    return rigid(extra["verts"], pose.g[k, b], sk.heads[b], pose.heads[k, b])

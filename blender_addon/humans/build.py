@@ -10,28 +10,43 @@ import numpy as np
 from mathutils import Matrix
 
 from ..core import appearance as app_mod
-from ..core import mhdata
+from ..core import garments, mhdata
 from ..core.person import BodyModel
 from . import materials
 
 WEIGHT_STEPS = 1024  # vertex-group weights are quantised to 1/1024 (batched vg.add calls)
 
 
-def _body_mesh(name: str, coords: np.ndarray):
-    bm = mhdata.base_mesh()
+def _quad_mesh(name: str, coords: np.ndarray, face_verts: np.ndarray, face_start: np.ndarray,
+               face_count: np.ndarray):
+    """A smooth-shaded mesh from flat polygon arrays (batched ``foreach_set``, no Python loops)."""
     me = bpy.data.meshes.new(name)
-    me.vertices.add(bm.n_body)
-    me.vertices.foreach_set("co", coords[: bm.n_body].astype(np.float32).ravel())
-    me.loops.add(len(bm.face_verts))
-    me.loops.foreach_set("vertex_index", bm.face_verts)
-    me.polygons.add(len(bm.face_count))
-    me.polygons.foreach_set("loop_start", bm.face_start)
+    me.vertices.add(len(coords))
+    me.vertices.foreach_set("co", coords.astype(np.float32).ravel())
+    me.loops.add(len(face_verts))
+    me.loops.foreach_set("vertex_index", face_verts.astype(np.int32))
+    me.polygons.add(len(face_count))
+    me.polygons.foreach_set("loop_start", face_start.astype(np.int32))
     if hasattr(me.polygons[0] if len(me.polygons) else None, "loop_total"):
         with contextlib.suppress(AttributeError, TypeError, RuntimeError):
-            me.polygons.foreach_set("loop_total", bm.face_count)
+            me.polygons.foreach_set("loop_total", face_count.astype(np.int32))
     me.update(calc_edges=True)
     me.validate(clean_customdata=False)
     _smooth(me)
+    return me
+
+
+def _body_mesh(name: str, coords: np.ndarray):
+    bm = mhdata.base_mesh()
+    return _quad_mesh(name, coords[: bm.n_body], bm.face_verts, bm.face_start, bm.face_count)
+
+
+def _garment_mesh(name: str, verts: np.ndarray, quads: np.ndarray):
+    """A garment's quads, with its rest vertices also stored as the attribute its fabric textures read."""
+    n = len(quads)
+    me = _quad_mesh(name, verts, quads.ravel(), np.arange(n, dtype=np.int32) * 4, np.full(n, 4, np.int32))
+    attr = me.attributes.new(materials.REST_ATTRIBUTE, "FLOAT_VECTOR", "POINT")
+    attr.data.foreach_set("vector", verts.astype(np.float32).ravel())
     return me
 
 
@@ -131,21 +146,22 @@ def _armature(name: str, body: BodyModel, collection):
     return ob
 
 
-def _vertex_groups(ob, names, weights: np.ndarray) -> None:
+def _vertex_groups(ob, names, weights: np.ndarray, steps: int = WEIGHT_STEPS) -> None:
+    """One vertex group per bone; weights quantised to 1/steps (one ``add`` call per distinct value)."""
     for j, bname in enumerate(names):
         col = weights[:, j]
-        nz = np.flatnonzero(col > 0.5 / WEIGHT_STEPS)
+        nz = np.flatnonzero(col > 0.5 / steps)
         if not len(nz):
             continue
         vg = ob.vertex_groups.new(name=bname)
-        q = np.round(col[nz] * WEIGHT_STEPS).astype(np.int64)
+        q = np.round(col[nz] * steps).astype(np.int64)
         order = np.argsort(q, kind="stable")
         qs, idx = q[order], nz[order]
         bounds = np.concatenate([[0], np.flatnonzero(np.diff(qs)) + 1, [len(qs)]]).tolist()
         idx_list = idx.tolist()
         q_list = qs.tolist()
         for a, b in itertools.pairwise(bounds):
-            vg.add(idx_list[a:b], float(q_list[a]) / WEIGHT_STEPS, "REPLACE")
+            vg.add(idx_list[a:b], float(q_list[a]) / steps, "REPLACE")
 
 
 def _fcurves(action):
@@ -209,25 +225,24 @@ def _pose(arm_ob, body: BodyModel, frame: int, motion_frames: int) -> None:
                 kp.interpolation = "LINEAR"
 
 
-def build_blender_person(body: BodyModel, name: str, collection, frame: int, motion_frames: int):
-    if collection is None:
-        collection = bpy.context.scene.collection
-    names, _ = mhdata.skin_weights()
+def _materials(name: str, body: BodyModel) -> dict:
+    """Material per key: skin, hair, headwear, one per worn garment (``garment_<slot>``), one per carried object."""
     app = body.appearance
-    data: list = []
-    arm_ob = _armature(name + "_rig", body, collection)
-    data.append(arm_ob.data)
-
     mats = {
         "skin": materials.skin_material(name + "_skin", app["skin"]),
-        "top": materials.fabric_material(name + "_top", app["top"]),
-        "bottom": materials.fabric_material(name + "_bottom", app["bottom"]),
-        "shoes": materials.fabric_material(name + "_shoes", app["shoes"]),
         "hair": materials.hair_material(name + "_hair", app["hair"]),
         "headwear": materials.fabric_material(name + "_headwear", app["headwear"]),
     }
-    data.extend(mats.values())
+    for g in body.garments:
+        mats[f"garment_{g.name}"] = materials.fabric_material(f"{name}_{g.name}", app["outfit"][g.name])
+    for item in app["accessories"]:
+        rough = 0.3 if item["kind"] in ("laptop", "phone") else 0.6
+        mats[f"acc_{item['kind']}"] = materials.plain_material(f"{name}_{item['kind']}", item["color"], rough)
+    return mats
 
+
+def _body_object(name: str, body: BodyModel, mats: dict, collection):
+    names, _ = mhdata.skin_weights()
     # the usual case: every body uses the cached MakeHuman weights -> copy the pre-skinned template. Gated on
     # Blender >= 4.2 (verified identical there; 3.4 copies stale vertex normals from the template).
     shared_weights = body.weights is mhdata.skin_weights()[1] and bpy.app.version >= TEMPLATE_MIN_BLENDER
@@ -235,27 +250,43 @@ def build_blender_person(body: BodyModel, name: str, collection, frame: int, mot
         me = _skinned_body_mesh(name + "_body", body.coords, names, body.weights)
     else:
         me = _body_mesh(name + "_body", body.coords)
-    data.append(me)
-    for region in app_mod.REGIONS:
-        me.materials.append(mats[region])
-    bm = mhdata.base_mesh()
-    per_face = np.sort(body.regions[bm.face_verts.reshape(-1, 4)], axis=1)[:, 2]
-    _set_material_index(me, per_face.astype(np.int32))
+    for key in (*app_mod.REGIONS, *(f"garment_{g.name}" for g in body.garments)):
+        me.materials.append(mats[key])
+    _set_material_index(me, body.face_slots.astype(np.int32))
     body_ob = bpy.data.objects.new(name + "_body", me)
     collection.objects.link(body_ob)
     if not shared_weights:
         _vertex_groups(body_ob, names, body.weights)
-    objects = [arm_ob, body_ob]
+    return body_ob, me
 
-    for extra in body.extras:
+
+def build_blender_person(body: BodyModel, name: str, collection, frame: int, motion_frames: int):
+    if collection is None:
+        collection = bpy.context.scene.collection
+    names, _ = mhdata.skin_weights()
+    arm_ob = _armature(name + "_rig", body, collection)
+    mats = _materials(name, body)
+    data: list = [arm_ob.data, *mats.values()]
+    body_ob, me = _body_object(name, body, mats, collection)
+    data.append(me)
+    objects = [arm_ob, body_ob]
+    for extra in body.extras:  # hair, headwear, carried objects: rigid on one bone
         eme = _small_mesh(f"{name}_{extra['name']}", extra["verts"], extra["faces"])
         eme.materials.append(mats[extra["material"]])
         data.append(eme)
         eob = bpy.data.objects.new(f"{name}_{extra['name']}", eme)
         collection.objects.link(eob)
-        vg = eob.vertex_groups.new(name="Head")
+        vg = eob.vertex_groups.new(name=extra.get("bone", "Head"))
         vg.add(list(range(len(eme.vertices))), 1.0, "REPLACE")
         objects.append(eob)
+    for g in body.garments:  # skinned with the body's own weights
+        gme = _garment_mesh(f"{name}_{g.name}", g.verts, g.faces)
+        gme.materials.append(mats[f"garment_{g.name}"])
+        data.append(gme)
+        gob = bpy.data.objects.new(f"{name}_{g.name}", gme)
+        collection.objects.link(gob)
+        _vertex_groups(gob, names, g.weights, garments.WEIGHT_STEPS)
+        objects.append(gob)
 
     for ob in objects[1:]:
         ob.parent = arm_ob

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["add_parser", "evaluate", "main", "run"]
+__all__ = ["add_parser", "evaluate", "load_real_config", "main", "run"]
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:  # type: ignore[no-untyped-def]
@@ -58,7 +58,8 @@ def _args(p: argparse.ArgumentParser) -> None:
                    help="feature network for FID/KID; 'pixels' is a fast stand-in for tests only")
 
 
-def _load_real(cfg_path: str | None) -> tuple[list, list, str | None]:
+def load_real_config(cfg_path: str | None) -> tuple[list, list, str | None]:
+    """(test sources, train sources, None) of a real-config JSON, or ([], [], why) when it or its data is absent."""
     from refine_server.training.dataset import load_real_source
 
     if not cfg_path:
@@ -78,13 +79,13 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
     from refine_server.checkpoint import load_model
+    from refine_server.refine import refine_dataset
     from refine_server.training.dataset import CropSet, crops_from_real, crops_from_rendered
     from refine_server.training.plots import sample_grid
 
     from .detector import evaluate_detector, frames_from_real, frames_from_rendered
     from .fid_kid import fid, kid
     from .inception import InceptionFeatures, PixelFeatures, verify_inception
-    from .refine_images import refine_dataset
     from .report import write_report
 
     t0 = time.time()
@@ -107,7 +108,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
             refined_dirs.append(Path(args.refined_dir).resolve())
         elif card is not None:
             d = (out / f"refined_{i}").resolve()
-            refine_dataset(gen, root, d, card.crop_size, card.margin, args.max_images)
+            refine_dataset(gen, root, d, card.crop_size, card.margin, args.max_images, look=card.look)
             refined_dirs.append(d)
         else:
             refined_dirs.append(None)
@@ -124,7 +125,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
             sets["refined_raw"] = CropSet(raw, syn.masks, syn.meta)
         n = min(8, len(syn))
         sample_grid(sets["synthetic"].images[:n], sets["refined"].images[:n], out / "samples_refined.png")
-    test_src, train_src, why = _load_real(args.real_config)
+    test_src, train_src, why = load_real_config(args.real_config)
     if test_src:
         sets["real"] = CropSet.concat([crops_from_real(s, S, margin=margin) for s in test_src])
     result["sets"] = {k: {"n_crops": len(v), "crop_size": S, "margin": margin} for k, v in sets.items()}
@@ -178,7 +179,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
             syn_frames += frames_from_rendered(r, res, rule=args.head_rule)[0]
             if card is not None:
                 d = (out / f"refined_detector_{j}").resolve()
-                refine_dataset(gen, r, d, card.crop_size, card.margin)
+                refine_dataset(gen, r, d, card.crop_size, card.margin, look=card.look)
                 syn_frames_ref += frames_from_rendered(r, res, image_dir=d, rule=args.head_rule)[0]
         train_sets["synthetic"] = syn_frames
         if syn_frames_ref:

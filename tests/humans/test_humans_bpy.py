@@ -97,3 +97,30 @@ def test_vec_roll_matches_blender_for_odd_bones():
         assert np.allclose(retarget.vec_roll_to_mat3(np.subtract(t, h), r), ref, atol=1e-5)
     bpy.data.objects.remove(ob)
     bpy.data.armatures.remove(arm)
+
+
+def test_garments_and_carried_objects_follow_the_rig_in_blender():
+    from blender_addon.core import accessories, palette, wardrobe
+    from shared_schema.config import AppearanceConfig, PhenotypeRanges
+
+    ranges = PhenotypeRanges(appearance=AppearanceConfig(accessories={k: 1.0 for k in accessories.ORDER}))
+    settings = palette.appearance_settings(ranges)
+    seed = next(s for s in range(500) if (wardrobe.sample_outfit(settings, ranges, s, False)["outer"] or {})
+                .get("type") == "coat")
+    h = make_person(PersonParams("standing", (0.5, 0.5), 60.0, instance_id=9, seed=seed), ranges, frame=3)
+    names = {ob.name for ob in h.objects}
+    for part in ("shoes", "top", "outer", "backpack", "shoulder_bag"):
+        assert f"person_009_{part}" in names
+    assert all(ob.pass_index == 9 for ob in h.objects)  # the instance mask covers body, garments and objects
+    assert len(h.mesh_object.data.materials) == 2 + len(h.body.garments)
+    v = h.world_vertices()
+    assert np.abs(v - h.body.all_vertices(0)).max() < 2e-3  # Blender's armature == the numpy skinning
+    for extra in h.body.extras:
+        ob = bpy.data.objects[f"person_009_{extra['name']}"]
+        assert [g.name for g in ob.vertex_groups] == [extra.get("bone", "Head")]
+    coat = bpy.data.objects["person_009_outer"]
+    assert len(coat.vertex_groups) > 5 and coat.data.attributes.get("rest_position") is not None
+    assert h.sampled["appearance"]["outfit"]["outer"]["type"] == "coat"
+    h.remove()
+    assert not any(m.name.startswith("person_009") for m in bpy.data.materials)
+    assert not any(m.name.startswith("person_009") for m in bpy.data.meshes)
