@@ -4,8 +4,10 @@ Seconds per adversarial step (one generator + one discriminator update) of every
 a training config (default: configs/train_default.json, the shipped model: crop 128, ResNet ngf 16 / 4 blocks,
 PatchGAN ndf 32, batch 4), plus one L1 warm-up step, on random crops (step time does not depend on the pixels).
 Methods are measured round-robin (ABCD ABCD ...) so a noisy shared machine slows them alike; figures are medians
-of the per-round means. ``minutes_at_config`` = warm-up + adversarial steps of that config at the measured rates,
-to check the ≤ 30 min CPU bound; ``steps_in_30_min`` = adversarial steps that fit in 30 min after the warm-up.
+of the per-round means. ``minutes_at_config`` = warm-up + adversarial steps of that config at the measured wall
+rates, to check the ≤ 30 min CPU bound; ``steps_in_30_min`` = adversarial steps that fit in 30 min after the
+warm-up. ``cpu_*`` are this process's CPU seconds, which other load on a shared machine inflates much less than
+wall time: with ``--threads 1`` they are about the wall time on one dedicated core (an upper bound for two).
 
     .venv/bin/python bench/train_step.py [--config configs/train_default.json] [--threads 2] [--rounds 3]
 """
@@ -50,11 +52,12 @@ def trainer_for(config: Path, method: str, out: Path, device: str) -> Trainer:
     return Trainer(cfg, random_crops(32, size, 0), random_crops(32, size, 1))
 
 
-def timed(fn, n: int) -> float:  # type: ignore[no-untyped-def]
-    t0 = time.perf_counter()
+def timed(fn, n: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """(wall seconds, CPU seconds of this process) per call."""
+    t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(n):
         fn()
-    return (time.perf_counter() - t0) / n
+    return (time.perf_counter() - t0) / n, (time.process_time() - c0) / n
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,8 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         for tr in trainers.values():  # warm-up: first calls allocate
             tr.pretrain_step()
             tr.train_step()
-        step_s: dict[str, list[float]] = {m: [] for m in methods}
-        pre_s: dict[str, list[float]] = {m: [] for m in methods}
+        step_s: dict[str, list[tuple[float, float]]] = {m: [] for m in methods}
+        pre_s: dict[str, list[tuple[float, float]]] = {m: [] for m in methods}
         for _ in tqdm(range(a.rounds), desc="rounds", file=sys.stderr):
             for m, tr in trainers.items():
                 pre_s[m].append(timed(tr.pretrain_step, 1))
@@ -92,10 +95,12 @@ def main(argv: list[str] | None = None) -> int:
               "threads": a.threads, "device": a.device, "rounds": a.rounds, "steps_per_round": a.steps,
               "config_steps": cfg.steps, "config_pretrain_steps": cfg.pretrain_steps, "methods": {}}  # fmt: skip
     for m in methods:
-        s, p = statistics.median(step_s[m]), statistics.median(pre_s[m])
-        total = (cfg.pretrain_steps * p + cfg.steps * s) / 60
+        s, p = (statistics.median(t[0] for t in step_s[m]), statistics.median(t[0] for t in pre_s[m]))
+        cs, cp = (statistics.median(t[1] for t in step_s[m]), statistics.median(t[1] for t in pre_s[m]))
         result["methods"][m] = {"s_per_step": round(s, 4), "s_per_pretrain_step": round(p, 4),
-                                "minutes_at_config": round(total, 2),
+                                "cpu_s_per_step": round(cs, 4), "cpu_s_per_pretrain_step": round(cp, 4),
+                                "minutes_at_config": round((cfg.pretrain_steps * p + cfg.steps * s) / 60, 2),
+                                "cpu_minutes_at_config": round((cfg.pretrain_steps * cp + cfg.steps * cs) / 60, 2),
                                 "steps_in_30_min": int(max(0.0, 1800 - cfg.pretrain_steps * p) / s)}  # fmt: skip
     print(json.dumps(result))
     return 0
