@@ -8,14 +8,15 @@ refined and held-out real people with the same geometry (``refine_server.trainin
 and margin), and measures KID on FID-Inception features (``refine_server.evaluation``):
 
     KID(synthetic, real), KID(refined, real), their ratio (target <= 0.6), the real-vs-real floor (random halves
-    of the real crops), n crops per set, and the server's median look / generator time per frame.
+    of the real crops), n crops per set, and the server's median look / generator time per frame. ``--variant``
+    adds more servers (other models or look settings) measured on the same renders in the same run.
 
 Held-out real = ``configs/eval_heldout.json`` (CEPDOF Lunch3). Real frames are research-only: they are only read
 from ``../shared/data`` and written (as photo backgrounds) under ``--out`` or a temporary folder, never into the
 repository. Without them the benchmark prints ``{"skipped": reason}`` and exits 0.
 
-    .venv/bin/python bench/realism.py [--model DIR] [--scenes 10] [--modes rooms,photo] [--synthetic-only]
-        [--out out/realism]   # keep renders, refined images and sample grids for looking
+    .venv/bin/python bench/realism.py [--model DIR] [--scenes 8] [--modes rooms,photo] [--synthetic-only]
+        [--variant LABEL=ARGS] [--out out/realism]   # --out keeps renders, refined images and sample grids
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def log(msg: str) -> None:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="model directory under test (default: bundled)")
-    p.add_argument("--scenes", type=int, default=10, help="rendered scenes per mode")
+    p.add_argument("--scenes", type=int, default=8, help="rendered scenes per mode")
     p.add_argument("--resolution", type=int, default=512, help="render size (people 40-100 px tall at 512)")
     p.add_argument("--samples", type=int, default=8, help="Cycles samples per pixel")
     p.add_argument("--seed", type=int, default=1, help="run seed (scenes, KID subsets, real halves)")
@@ -58,12 +59,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--modes", default="rooms,photo", help="comma list of: rooms, photo")
     p.add_argument("--synthetic-only", action="store_true", help="no server: only KID(synthetic, held-out real)")
     p.add_argument("--real-config", default=str(HELDOUT), help="held-out real sources (evaluate's format)")
-    p.add_argument("--server-args", default="", help="extra `serve` arguments (e.g. a look option)")
+    p.add_argument("--server-args", default="", help="extra `serve` arguments (e.g. --look harmonize)")
+    p.add_argument("--variant", action="append", default=[], metavar="LABEL=ARGS",
+                   help="one more server (serve ARGS, e.g. '--look off' or '--model DIR') measured side by side in "
+                        "the same run on the same renders (repeatable)")  # fmt: skip
     p.add_argument("--kid-subsets", type=int, default=100)
     p.add_argument("--features", choices=["inception", "pixels"], default="inception",
                    help="'pixels' is a fast stand-in for tests only, not a realism metric")  # fmt: skip
     a = p.parse_args(argv)
     a.modes = [m.strip() for m in a.modes.split(",") if m.strip()]
+    a.variants = {}
+    for v in a.variant:
+        label, sep, extra = v.partition("=")
+        if not sep or not label.isidentifier():
+            p.error(f"--variant wants LABEL=ARGS with a plain LABEL, got {v!r}")
+        a.variants[label] = extra.split()
     bad = [m for m in a.modes if m not in MODES]
     if bad or not a.modes:
         p.error(f"--modes: unknown {bad}; choose from {list(MODES)}")
@@ -177,19 +187,20 @@ def local_server(model: str, extra: list[str]) -> Iterator[str]:
             proc.kill()
 
 
-def refine_all(url: str, roots: list[Path]) -> list[dict[str, float]]:
-    """POST every complete image of every root (writes ``refined/<id>.png``); returns the server timings."""
+def refine_all(url: str, roots: list[Path], image_dir: str = "refined") -> list[dict[str, float]]:
+    """POST every complete image of every root, write ``<root>/<image_dir>/<id>.png``; returns the server timings."""
     from tqdm import tqdm
 
-    from blender_addon.pipeline import refine_stored
     from refine_server.client import RefineClient
-    from shared_schema.dataset import DatasetPaths, complete_ids
+    from shared_schema.dataset import DatasetPaths, atomic_write_bytes, complete_ids
 
     client = RefineClient(url, timeout=300)
     jobs = [DatasetPaths(r, i) for r in roots for i in complete_ids(r)]
     timings = []
-    for paths in tqdm(jobs, desc="refine", file=sys.stderr):
-        timings.append(refine_stored(client, paths).timings)
+    for paths in tqdm(jobs, desc=f"refine ({image_dir})", file=sys.stderr):
+        res = client.refine(paths.image.read_bytes(), paths.instances.read_bytes(), paths.annotation.read_bytes())
+        atomic_write_bytes(paths.root / image_dir / f"{paths.image_id}.png", res.image_png)
+        timings.append(res.timings)
     return timings
 
 
@@ -200,9 +211,13 @@ def kid_pair(fa: Any, fb: Any, subsets: int, seed: int) -> dict[str, float]:
     return kid(fa, fb, subsets, min(len(fa), len(fb)), seed=seed)
 
 
-def measure_mode(root: Path, real_feats: Any, feats_of: Any, geo: CropGeometry, a: argparse.Namespace
-                 ) -> dict[str, Any]:  # fmt: skip
-    """KID of this mode's synthetic (and refined) crops to the held-out real crops."""
+def image_dir_of(label: str) -> str:
+    return "refined" if label == "refined" else f"refined_{label}"
+
+
+def measure_mode(root: Path, real_feats: Any, feats_of: Any, geo: CropGeometry, a: argparse.Namespace,
+                 labels: list[str]) -> dict[str, Any]:  # fmt: skip
+    """KID of this mode's synthetic and refined crops (main server and each variant) to the held-out real crops."""
     from refine_server.training.dataset import crops_from_rendered
     from refine_server.training.plots import sample_grid
 
@@ -213,14 +228,17 @@ def measure_mode(root: Path, real_feats: Any, feats_of: Any, geo: CropGeometry, 
     k_syn = kid_pair(feats_of(syn.images), real_feats, a.kid_subsets, a.seed)
     out["kid_synthetic"] = round(k_syn["mean"], 5)
     out["kid_synthetic_std"] = round(k_syn["std"], 5)
-    if not a.synthetic_only:
-        ref = crops_from_rendered(root, geo.size, margin=geo.margin, image_dir="refined")
+    for label in labels:
+        ref = crops_from_rendered(root, geo.size, margin=geo.margin, image_dir=image_dir_of(label))
         k_ref = kid_pair(feats_of(ref.images), real_feats, a.kid_subsets, a.seed)
-        out.update({"n_refined": len(ref), "kid_refined": round(k_ref["mean"], 5),
-                    "kid_refined_std": round(k_ref["std"], 5),
-                    "ratio": round(k_ref["mean"] / k_syn["mean"], 4) if k_syn["mean"] > 0 else None})  # fmt: skip
+        fig = {"n_refined": len(ref), "kid_refined": round(k_ref["mean"], 5), "kid_refined_std": round(k_ref["std"], 5),
+               "ratio": round(k_ref["mean"] / k_syn["mean"], 4) if k_syn["mean"] > 0 else None}  # fmt: skip
+        if label == "refined":
+            out.update(fig)
+        else:
+            out.setdefault("variants", {})[label] = fig
         n = min(8, len(syn), len(ref))
-        sample_grid(syn.images[:n], ref.images[:n], root / "samples_synthetic_refined.png")
+        sample_grid(syn.images[:n], ref.images[:n], root / f"samples_synthetic_{image_dir_of(label)}.png")
     return out
 
 
@@ -258,10 +276,11 @@ def run(a: argparse.Namespace, work: Path) -> dict[str, Any]:
     for m in a.modes:
         log(f"rendering {a.scenes} {m} scenes into {roots[m]}")
         failed[m] = render_mode(m, a, roots[m], photos)
-    timings: list[dict[str, float]] = []
-    if not a.synthetic_only:
-        with local_server(a.model, a.server_args.split()) as url:
-            timings = refine_all(url, list(roots.values()))
+    servers = {} if a.synthetic_only else {"refined": a.server_args.split(), **a.variants}
+    timings: dict[str, list[dict[str, float]]] = {}
+    for label, extra in servers.items():
+        with local_server(a.model, extra) as url:
+            timings[label] = refine_all(url, list(roots.values()), image_dir_of(label))
     log("features")
     feats_of = InceptionFeatures() if a.features == "inception" else PixelFeatures()
     real_feats = feats_of(real.images)
@@ -271,10 +290,13 @@ def run(a: argparse.Namespace, work: Path) -> dict[str, Any]:
                               "held_out": [s.name for s in test_src], "features": a.features,
                               "kid_real_floor": real_floor(real_feats, a.kid_subsets, a.seed)}  # fmt: skip
     for m in a.modes:
-        result[m] = measure_mode(roots[m], real_feats, feats_of, geo, a)
+        result[m] = measure_mode(roots[m], real_feats, feats_of, geo, a, list(servers))
         if failed[m]:
             result[m]["failed_renders"] = failed[m]
-    result.update(look_cost(timings))
+    if "refined" in timings:
+        result.update(look_cost(timings["refined"]))
+    for label in a.variants:
+        result.setdefault("variant_cost", {})[label] = look_cost(timings[label])
     result["seconds"] = round(time.perf_counter() - t0, 1)
     return result
 

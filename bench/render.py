@@ -49,7 +49,7 @@ def main() -> int:
         if a.mode == "photo":
             import numpy as np
 
-            from blender_addon.scene.png import encode_png
+            from blender_addon.core.png import encode_png
 
             photo = Path(tmp) / "photo.png"
             photo.write_bytes(encode_png(np.full((a.resolution, a.resolution, 3), 128, np.uint8)))

@@ -18,7 +18,9 @@ bl_info = {
     "category": "Render",
 }
 
-__version__ = "0.1.0"
+#: bl_info and blender_manifest.toml must hold literals (Blender reads them without importing); both are checked
+#: against shared_schema.__version__ when the zip is built and in tests/deploy.
+__version__ = ".".join(str(v) for v in bl_info["version"])
 
 # Registration order: preferences and properties first (panels and operators read them), panels last.
 _UI_MODULES = ("preferences", "properties", "operators", "panels")

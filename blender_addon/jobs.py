@@ -3,13 +3,10 @@
 Pure Python (no bpy): the operators poll these objects from a modal timer, so Blender's UI never waits on
 them, and the tests drive them directly.
 
-Progress lines printed by ``render_batch.py`` are parsed with :func:`parse_progress_line`. Understood forms:
-
-* ``R2PROGRESS {"done": 3, "total": 10, "eta_s": 12.5, "image_id": "000003"}`` (machine-readable, preferred);
-* ``[render_batch] 3/10 000000_000002 rendered (1.2s) elapsed 4s ETA 8s`` (what render_batch.py prints);
-* any line containing ``[k/N]`` (e.g. ``[3/10] 000002 done in 1.2 s, ETA 8.4 s``).
-
-An ``ETA 8.4 s`` / ``ETA 0:08`` part, when present, becomes the ETA.
+The batch protocol (``render_batch.py`` ⇄ its runner) lives here: one progress line per image,
+``R2PROGRESS {"done": 3, "total": 10, "image_id": "000001_000002", "status": "...", "eta_s": 8.4, ...}``
+(:func:`format_progress_line` writes it, :func:`parse_progress_line` reads it), and the exit codes
+``EXIT_*``.
 """
 
 from __future__ import annotations
@@ -18,7 +15,6 @@ import collections
 import enum
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -30,6 +26,10 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "EXIT_OK",
+    "EXIT_RENDER_FAILED",
+    "EXIT_UNREFINED",
+    "EXIT_USAGE",
     "PROGRESS_PREFIX",
     "JobState",
     "Progress",
@@ -37,13 +37,15 @@ __all__ = [
     "ThreadJob",
     "batch_command",
     "format_eta",
+    "format_progress_line",
     "parse_progress_line",
 ]
 
 PROGRESS_PREFIX = "R2PROGRESS "
 
-_KN_RE = re.compile(r"\[\s*(\d+)\s*/\s*(\d+)\s*\]|^\[render_batch\]\s+(\d+)\s*/\s*(\d+)\b")
-_ETA_RE = re.compile(r"ETA\s*[:=]?\s*(?:(\d+):(\d{1,2})(?::(\d{1,2}))?|(\d+(?:\.\d+)?)\s*s?)", re.IGNORECASE)
+#: Exit codes of ``render_batch.py``: every image rendered (and refined when asked) / some image failed to render /
+#: bad input or missing dependencies / every image rendered but some not refined (server down or refusing).
+EXIT_OK, EXIT_RENDER_FAILED, EXIT_USAGE, EXIT_UNREFINED = 0, 1, 2, 3
 
 
 class JobState(enum.Enum):
@@ -70,40 +72,28 @@ class Progress:
         return 0.0 if self.total <= 0 else max(0.0, min(1.0, self.done / self.total))
 
 
-def _parse_eta(text: str) -> float | None:
-    m = _ETA_RE.search(text)
-    if not m:
-        return None
-    if m.group(4) is not None:
-        return float(m.group(4))
-    parts = [int(g) for g in m.group(1, 2, 3) if g is not None]
-    seconds = 0.0
-    for p in parts:
-        seconds = seconds * 60 + p
-    return seconds
+def format_progress_line(done: int, total: int, *, image_id: str = "", status: str = "", **extra: Any) -> str:
+    """The one progress line format (``R2PROGRESS`` + compact JSON); ``extra`` adds e.g. ``eta_s``."""
+    data = {"done": int(done), "total": int(total), "image_id": image_id, "status": status, **extra}
+    return PROGRESS_PREFIX + json.dumps(data, separators=(",", ":"), allow_nan=False)
 
 
 def parse_progress_line(line: str) -> Progress | None:
-    """Progress from one line of ``render_batch.py`` output, or None when the line carries none."""
+    """Progress from one ``R2PROGRESS`` line, or None when the line carries none (or is malformed)."""
     text = line.strip()
-    if not text:
+    if not text.startswith(PROGRESS_PREFIX):
         return None
-    if text.startswith(PROGRESS_PREFIX):
-        try:
-            data = json.loads(text[len(PROGRESS_PREFIX) :])
-            done, total = int(data["done"]), int(data["total"])
-        except (ValueError, KeyError, TypeError):
-            return None
-        eta = data.get("eta_s")
-        msg = str(data.get("message") or data.get("image_id") or "")
-        return Progress(done, total, float(eta) if isinstance(eta, int | float) else None, msg)
-    m = _KN_RE.search(text)
-    if not m:
+    try:
+        data = json.loads(text[len(PROGRESS_PREFIX) :])
+        done, total = int(data["done"]), int(data["total"])
+    except (ValueError, KeyError, TypeError):
         return None
-    done, total = (int(g) for g in (m.group(1, 2) if m.group(1) is not None else m.group(3, 4)))
-    if total <= 0 or done > total:
+    if total < 0 or not 0 <= done <= total:
         return None
-    return Progress(done, total, _parse_eta(text[m.end() :]), text)
+    eta = data.get("eta_s")
+    eta_s = float(eta) if isinstance(eta, int | float) and not isinstance(eta, bool) and eta >= 0 else None
+    msg = " ".join(str(data.get(k) or "") for k in ("image_id", "status")).strip()
+    return Progress(done, total, eta_s, msg)
 
 
 def format_eta(seconds: float | None) -> str:
@@ -366,25 +356,10 @@ class ThreadJob(_JobBase):
 
 # -- command line of a batch render ---------------------------------------------------------------------------
 _BOOTSTRAP = """\
-import importlib, runpy, sys, types
+import runpy, sys
 sys.stdout.reconfigure(line_buffering=True)
 sys.path.insert(0, {parent!r})
 sys.path.extend(p for p in {extra!r} if p not in sys.path)
-pkg = importlib.import_module({package!r})
-# render_batch.py imports `blender_addon.*`: alias the installed package (render_and_refine, bl_ext...) to it.
-sys.modules.setdefault("blender_addon", pkg)
-try:
-    import refine_server.client
-except ImportError:  # installed add-on: use the client copy vendored into the zip
-    try:
-        client = importlib.import_module({package!r} + "._vendor.refine_client")
-        shim = types.ModuleType("refine_server")
-        shim.__path__ = []
-        shim.client = client
-        sys.modules["refine_server"] = shim
-        sys.modules["refine_server.client"] = client
-    except ImportError:
-        pass
 sys.argv = [{script!r}, "--", *{args!r}]
 runpy.run_module({package!r} + "." + {module!r}, run_name="__main__", alter_sys=True)
 """

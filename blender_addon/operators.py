@@ -434,6 +434,10 @@ def _finish_batch(context, job) -> str:
     p = job.progress
     if job.state is jobs.JobState.DONE:
         _set_status(context, busy=False, message=f"Batch finished: {p.done}/{p.total} images", error="", progress=1.0)
+    elif job.state is not jobs.JobState.CANCELLED and job.returncode == jobs.EXIT_UNREFINED:
+        error = (f"Batch rendered {p.done}/{p.total} images, but some were not refined (server down or refusing; "
+                 "renders kept): run the batch again with the server up to refine only those")
+        _set_status(context, busy=False, message="", error=error, progress=1.0)
     elif job.state is jobs.JobState.CANCELLED:
         _set_status(context, busy=False, message=f"Batch cancelled after {p.done}/{p.total} images", progress=0.0)
     else:
@@ -476,7 +480,7 @@ def batch_argv(context, count: int) -> tuple[list[str], dict[str, str], Path]:
         args += ["--refine-url", cfg.server_url]
         if cfg.token:
             # Through the environment, so the token never shows in a process listing.
-            env["R2_REFINE_TOKEN"] = cfg.token
+            env["REFINE_TOKEN"] = cfg.token
     package_dir = Path(__file__).resolve().parent
     extra = [p for p in sys.path if p and os.path.isabs(p) and os.path.isdir(p)]
     # Blender runs the batch with its own binary; bpy from PyPI has none (binary_path is "") and runs it with
@@ -513,7 +517,7 @@ class RENDER_REFINE_OT_render_batch(_Guarded, Operator):
         layout = self.layout
         layout.prop(self, "count")
         layout.prop(s, "batch_refine")
-        layout.label(text=f"Seeds {s.seed}…{s.seed + self.count - 1} into {output_root(s)}")
+        layout.label(text=f"Run seed {s.seed}: ids {s.seed:06d}_000000…{self.count - 1:06d} into {output_root(s)}")
 
     def execute(self, context):
         s = context.scene.render_refine

@@ -21,6 +21,7 @@ import numpy as np
 
 from shared_schema import __version__ as SCHEMA_PKG_VERSION
 from shared_schema.annotation import Background, GeneratorInfo, Lighting, Obstacle, RenderInfo, SceneAnnotation
+from shared_schema.client import RefineClient
 from shared_schema.dataset import (
     ANNOTATIONS,
     IMAGES,
@@ -33,18 +34,23 @@ from shared_schema.dataset import (
 )
 from shared_schema.distributions import rng_for
 
+from .batch_refine import (
+    BATCH_CLIENT_BACKOFF_S,
+    BATCH_CLIENT_RETRIES,
+    BATCH_CONNECT_TIMEOUT_S,
+    BatchRefiner,
+    refine_stored,
+)
 from .core.annotate import PersonInfo, persons_from_render
 from .core.placement import PlacementError
-from .scene.png import encode_png
-
-#: After a failed refinement, finished renders are queued (not sent) for this long, then retried at the end.
-REFINE_PAUSE_S = 60.0
+from .core.png import encode_png
 
 __all__ = [
     "BatchResult",
     "PlacementError",
     "build_scene",
     "image_seed",
+    "refine_stored",
     "render_and_annotate",
     "run_batch",
     "shard_indices",
@@ -84,13 +90,14 @@ def config_sha256(config) -> str:
     return hashlib.sha256(config.dump().encode("utf-8")).hexdigest()
 
 
-def build_scene(config, seed: int, *, resolution: int | None = None, samples: int | None = None):
-    """Build the scene of one image (imports bpy). Returns a :class:`blender_addon.scene.builder.BuiltScene`."""
+def build_scene(config, seed: int, *, index: int = 0, resolution: int | None = None, samples: int | None = None):
+    """Build the scene of image ``index`` (it picks the background photo) from its ``seed`` (imports bpy).
+    Returns a :class:`blender_addon.scene.builder.BuiltScene`."""
     import bpy  # noqa: F401  (must precede bmesh, which builder imports)
 
     from .scene.builder import build
 
-    return build(config, seed, resolution=resolution, samples=samples)
+    return build(config, seed, index=index, resolution=resolution, samples=samples)
 
 
 def _person_info(k: int, handle, meta: dict) -> PersonInfo:
@@ -171,16 +178,19 @@ class BatchResult:
     failed: dict[str, str] = field(default_factory=dict)
     refined: list[str] = field(default_factory=list)
     refine_failed: dict[str, str] = field(default_factory=dict)
+    refine_gave_up: str | None = None
     seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
+        """Every image of the shard rendered (refinement aside: see :attr:`refine_failed`)."""
         return not self.failed
 
     def summary(self) -> dict[str, Any]:
         return {"out": str(self.out), "images": len(self.ids), "rendered": len(self.rendered),
                 "skipped": len(self.skipped), "failed": self.failed, "refined": len(self.refined),
-                "refine_failed": self.refine_failed, "seconds": round(self.seconds, 2)}  # fmt: skip
+                "refine_failed": self.refine_failed,
+                "refine_gave_up": self.refine_gave_up, "seconds": round(self.seconds, 2)}  # fmt: skip
 
 
 #: A temporary file older than this is a leftover of a killed run (a write takes milliseconds); younger ones may
@@ -206,28 +216,26 @@ def clean_stale_temps(out: Path, older_than_s: float = STALE_TEMP_S) -> int:
     return n
 
 
-def refine_stored(client, paths: DatasetPaths):
-    """POST one stored render (image, instances, annotations) and write ``refined/<id>.png``; returns the client's
-    result. The synthetic files are only read; a server answer with different annotations writes nothing."""
-    for p in paths.render_files:
-        if not p.is_file():
-            raise FileNotFoundError(f"missing render output {p}")
-    annotations = paths.annotation.read_bytes()
-    res = client.refine(paths.image.read_bytes(), paths.instances.read_bytes(), annotations)
-    if res.annotations != annotations:
-        raise RuntimeError("the server returned different annotations; refined image not written")
-    atomic_write_bytes(paths.refined, res.image_png)
-    return res
+def make_refine_client(url: str, token: str | None = None) -> RefineClient:
+    """The client a batch uses: few retries, so a dead server costs seconds per image, not minutes."""
+    return RefineClient(url, token=token, retries=BATCH_CLIENT_RETRIES, backoff=BATCH_CLIENT_BACKOFF_S,
+                        connect_timeout=BATCH_CONNECT_TIMEOUT_S)
 
 
-def make_refine_client(url: str, token: str | None = None):
+def _render_one(config, seed: int, index: int, paths: DatasetPaths, res: BatchResult, *, resume: bool,
+                resolution: int | None, samples: int | None) -> str:  # fmt: skip
+    """Render (or skip) one image of the batch; records the outcome in ``res`` and returns its status text."""
+    if resume and paths.is_complete():
+        res.skipped.append(paths.image_id)
+        return "skipped"
     try:
-        from refine_server.client import RefineClient
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise RuntimeError(
-            f"--refine-url needs refine_server.client (and requests) importable in this Python: {exc}"
-        ) from exc
-    return RefineClient(url, token=token)
+        built = build_scene(config, image_seed(seed, index), index=index, resolution=resolution, samples=samples)
+        ann = render_and_annotate(built, paths.root, paths.image_id)
+    except Exception as exc:
+        res.failed[paths.image_id] = f"{type(exc).__name__}: {exc}"
+        return f"FAILED {type(exc).__name__}: {exc}"
+    res.rendered.append(paths.image_id)
+    return f"rendered {len(ann.persons)} people"
 
 
 def run_batch(
@@ -244,14 +252,15 @@ def run_batch(
     resolution: int | None = None,
     samples: int | None = None,
     report: bool = True,
-    refine_rounds: int = 3,
+    refine_rounds: int = 1,
     refine_client=None,
     refine_backoff: float = 2.0,
 ) -> BatchResult:
     """Render the images of this shard; skip complete ids (resume); refine when ``refine_url`` is set.
 
-    A failed image (e.g. people that cannot be placed) is recorded and the batch goes on; a failed refinement
-    keeps the render and is retried at the end (``refine_rounds`` rounds with backoff).
+    A failed image (e.g. people that cannot be placed) is recorded and the batch goes on. Refinement goes
+    through a :class:`~blender_addon.batch_refine.BatchRefiner`: bounded retries, a circuit breaker that stops
+    calling a dead server for the rest of the run, every render kept, the unrefined ids in ``refine_failed``.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -260,63 +269,25 @@ def run_batch(
     res = BatchResult(out=out)
     indices = shard_indices(count, shard)
     client = refine_client or (make_refine_client(refine_url, token) if refine_url else None)
-    todo_refine: list[DatasetPaths] = []
-    server_down_until = 0.0
+    refiner = BatchRefiner(client, retry_rounds=refine_rounds, retry_backoff_s=refine_backoff) if client else None
     times: list[float] = []
     for n, index in enumerate(indices, start=1):
-        image_id = image_id_for(seed, index)
-        res.ids.append(image_id)
-        paths = DatasetPaths(out, image_id)
-        status = "skipped"
-        t0 = time.perf_counter()
-        if resume and paths.is_complete():
-            res.skipped.append(image_id)
-        else:
-            try:
-                built = build_scene(config, image_seed(seed, index), resolution=resolution, samples=samples)
-                ann = render_and_annotate(built, out, image_id)
-                res.rendered.append(image_id)
-                status = f"rendered {len(ann.persons)} people"
-                times.append(time.perf_counter() - t0)
-            except Exception as exc:
-                res.failed[image_id] = f"{type(exc).__name__}: {exc}"
-                status = f"FAILED {type(exc).__name__}: {exc}"
-        if client is not None and paths.is_complete() and not paths.refined.is_file():
-            if time.monotonic() < server_down_until:
-                todo_refine.append(paths)
-                res.refine_failed[image_id] = "deferred: refinement server unavailable"
-                status += ", refine deferred (server down)"
-            else:
-                try:
-                    refine_stored(client, paths)
-                    res.refined.append(image_id)
-                    status += ", refined"
-                except Exception as exc:
-                    todo_refine.append(paths)
-                    res.refine_failed[image_id] = f"{type(exc).__name__}: {exc}"
-                    status += f", refine failed ({type(exc).__name__}), will retry"
-                    # do not stall the renders on a dead server: defer refinement for a while
-                    server_down_until = time.monotonic() + REFINE_PAUSE_S
+        paths = DatasetPaths(out, image_id_for(seed, index))
+        res.ids.append(paths.image_id)
+        t0, rendered_before = time.perf_counter(), len(res.rendered)
+        status = _render_one(config, seed, index, paths, res, resume=resume, resolution=resolution, samples=samples)
+        if len(res.rendered) > rendered_before:
+            times.append(time.perf_counter() - t0)
+        if refiner is not None and paths.is_complete() and not paths.refined.is_file():
+            status += ", " + refiner.offer(paths)
         if progress is not None:
+            left = sum(1 for k in indices[n:] if not DatasetPaths(out, image_id_for(seed, k)).is_complete())
             mean = sum(times) / len(times) if times else 0.0
-            progress({"done": n, "total": len(indices), "image_id": image_id, "status": status,
-                      "seconds": round(time.perf_counter() - t0, 2),
-                      "eta_s": round(mean * sum(1 for k in indices[n:] if not DatasetPaths(
-                          out, image_id_for(seed, k)).is_complete()), 1)})  # fmt: skip
-    for round_ in range(refine_rounds):
-        if not todo_refine or client is None:
-            break
-        time.sleep(min(30.0, refine_backoff * 2**round_))
-        still = []
-        for paths in todo_refine:
-            try:
-                refine_stored(client, paths)
-                res.refined.append(paths.image_id)
-                res.refine_failed.pop(paths.image_id, None)
-            except Exception as exc:
-                res.refine_failed[paths.image_id] = f"{type(exc).__name__}: {exc}"
-                still.append(paths)
-        todo_refine = still
+            progress({"done": n, "total": len(indices), "image_id": paths.image_id, "status": status,
+                      "seconds": round(time.perf_counter() - t0, 2), "eta_s": round(mean * left, 1)})  # fmt: skip
+    if refiner is not None:
+        refiner.finish()
+        res.refined, res.refine_failed, res.refine_gave_up = refiner.refined, refiner.unrefined, refiner.open_reason
     write_indexes(out)
     if report:
         from .core.report import write_report

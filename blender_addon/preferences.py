@@ -70,7 +70,7 @@ def get_preferences(context=None):
 
 
 def server_settings(context=None) -> ServerSettings:
-    """Server settings from the preferences; ``RENDER_REFINE_SERVER_URL`` / ``RENDER_REFINE_TOKEN`` fill in when
+    """Server settings from the preferences; ``R2_REFINE_URL`` / ``REFINE_TOKEN`` fill in when
     the add-on runs without preferences (e.g. registered directly from a script)."""
     prefs = get_preferences(context)
     if prefs is not None:
@@ -82,10 +82,10 @@ def server_settings(context=None) -> ServerSettings:
             prefs.blender_binary.strip(),
         )
     return ServerSettings(
-        os.environ.get("RENDER_REFINE_SERVER_URL", DEFAULT_SERVER_URL),
-        os.environ.get("RENDER_REFINE_TOKEN", ""),
-        float(os.environ.get("RENDER_REFINE_TIMEOUT", "60")),
-        int(os.environ.get("RENDER_REFINE_RETRIES", "2")),
+        os.environ.get("R2_REFINE_URL", DEFAULT_SERVER_URL),
+        os.environ.get("REFINE_TOKEN", ""),
+        float(os.environ.get("R2_REFINE_TIMEOUT", "60")),
+        int(os.environ.get("R2_REFINE_RETRIES", "2")),
         "",
     )
 

@@ -22,20 +22,31 @@ shard folders, copy them into one folder and run this script once more on it wit
 
 Output: ``images/<id>.png`` (8-bit sRGB), ``instances/<id>.png`` (16-bit ids), ``annotations/<id>.json``
 (SceneAnnotation), ``refined/<id>.png`` (with ``--refine-url``), ``coco.json``, ``rotated_boxes.json``,
-``report.html``. One progress line per image: ``[render_batch] k/N <id> <status> (s) elapsed Xs ETA Ys``.
-Exit status: 0 when every image of the shard is complete, 1 when any failed, 2 when numpy/pydantic are missing.
+``report.html``. One progress line per image, ``R2PROGRESS {json}`` (``blender_addon.jobs``).
+
+With ``--refine-url``, each call is retried a bounded number of times (backoff, ``Retry-After``); after
+``MAX_UNREACHABLE`` consecutive calls that cannot reach the server (or a refused token) the server is not called
+again in this run, the renders go on, and the unrefined ids are listed at the end. Rerun the same command with the
+server up to refine only those.
+
+Exit status (``blender_addon.jobs.EXIT_*``): 0 every image of the shard rendered (and refined, when asked); 1 some
+image failed to render; 2 bad input or numpy/pydantic missing; 3 every image rendered but some not refined.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import importlib
 import os
 import sys
 import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+#: The refinement token's one environment variable (the server reads the same one).
+TOKEN_ENV = "REFINE_TOKEN"
+#: The package this script belongs to: ``blender_addon`` in the repository, the add-on's name when installed.
+PACKAGE = globals().get("__package__") or "blender_addon"
 
 
 def setup_sys_path() -> list[str]:
@@ -67,7 +78,11 @@ def setup_sys_path() -> list[str]:
 def parse_args(argv: list[str]) -> argparse.Namespace:
     if "--" in argv:
         argv = argv[argv.index("--") + 1 :]
-    p = argparse.ArgumentParser(prog="render_batch.py", description="Render an annotated fisheye dataset.")
+    epilog = ("exit status: 0 every image rendered (and refined, with --refine-url); 1 some image failed to render; "
+              "2 bad input; 3 every image rendered but some not refined (server unreachable or refusing): run the "
+              "same command again to refine only those")
+    p = argparse.ArgumentParser(prog="render_batch.py", description="Render an annotated fisheye dataset.",
+                                epilog=epilog)
     p.add_argument("--config", required=True, help="SceneConfig JSON path, or an example name (office, shop)")
     p.add_argument("--count", type=int, required=True, help="number of images in the whole run (all shards)")
     p.add_argument("--seed", type=int, default=0, help="run seed; image i gets rng_for(seed, 'image', i)")
@@ -77,8 +92,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--samples", type=int, default=None, help="Cycles samples (default: config)")
     p.add_argument("--device", choices=["auto", "cpu", "gpu"], default=None, help="override config.render.device")
     p.add_argument("--denoise", choices=["on", "off"], default=None, help="override config.render.denoise")
-    p.add_argument("--refine-url", default=None, help="refinement server base URL (POST each finished image)")
-    p.add_argument("--token", default=os.environ.get("R2_REFINE_TOKEN"), help="bearer token (or $R2_REFINE_TOKEN)")
+    refine_help = (f"refinement server base URL (POST each finished image); a bearer token, if the server needs "
+                   f"one, is read from ${TOKEN_ENV} (never from the command line, where ps shows it)")
+    p.add_argument("--refine-url", default=None, help=refine_help)
     p.add_argument("--resume", dest="resume", action="store_true", default=True, help="skip complete ids (default)")
     p.add_argument("--no-resume", dest="resume", action="store_false", help="re-render every id of the shard")
     p.add_argument("--no-report", dest="report", action="store_false", default=True, help="skip report.html")
@@ -118,49 +134,71 @@ def load_config(spec: str):
         raise UsageError(f"cannot load scene config {spec!r}: {exc}") from None
 
 
-def main(argv: list[str] | None = None) -> int:
-    setup_sys_path()
-    args = parse_args(list(sys.argv if argv is None else argv))
+def _check_dependencies() -> str | None:
     try:
         import numpy  # noqa: F401
         import pydantic  # noqa: F401
     except ImportError as exc:
-        print(f"[render_batch] ERROR: {exc}. This Python ({sys.version.split()[0]}, {sys.executable}) needs numpy and "
-              "pydantic v2: install them for it, or point $R2_SITE_PACKAGES at a site-packages folder of the same "
-              f"Python minor version (the repository's .venv is used automatically when it matches).",
-              file=sys.stderr, flush=True)  # fmt: skip
-        return 2
-    import bpy  # noqa: F401  (Blender, or the bpy wheel)
+        return (f"{exc}. This Python ({sys.version.split()[0]}, {sys.executable}) needs numpy and pydantic v2: "
+                "install them for it, or point $R2_SITE_PACKAGES at a site-packages folder of the same Python "
+                "minor version (the repository's .venv is used automatically when it matches).")  # fmt: skip
+    return None
 
-    from blender_addon.pipeline import dumps_summary, run_batch
 
-    try:
-        config = load_config(args.config)
-    except UsageError as exc:
-        print(f"[render_batch] ERROR: {exc}", file=sys.stderr, flush=True)
-        return 2
+def _with_overrides(config, args: argparse.Namespace):
     render = config.render
     if args.device:
         render = render.model_copy(update={"device": args.device})
     if args.denoise:
         render = render.model_copy(update={"denoise": args.denoise == "on"})
-    config = config.model_copy(update={"render": render})
+    return config.model_copy(update={"render": render})
+
+
+def _report_end(res, jobs) -> int:
+    """Print the summary (and the unrefined ids); return the exit code."""
+    pipeline = importlib.import_module(f"{PACKAGE}.pipeline")
+    print(f"[render_batch] summary {pipeline.dumps_summary(res)}", flush=True)
+    if res.failed:
+        print(f"[render_batch] ERROR: {len(res.failed)} image(s) failed to render: {' '.join(res.failed)}",
+              file=sys.stderr, flush=True)  # fmt: skip
+        return jobs.EXIT_RENDER_FAILED
+    if res.refine_failed:
+        why = f" ({res.refine_gave_up})" if res.refine_gave_up else ""
+        print(f"[render_batch] ERROR: {len(res.refine_failed)} image(s) rendered but not refined{why}; rerun the "
+              f"same command with the server up to refine only these: {' '.join(sorted(res.refine_failed))}",
+              file=sys.stderr, flush=True)  # fmt: skip
+        return jobs.EXIT_UNREFINED
+    return jobs.EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    setup_sys_path()
+    args = parse_args(list(sys.argv if argv is None else argv))
+    jobs = importlib.import_module(f"{PACKAGE}.jobs")
+    missing = _check_dependencies()
+    if missing:
+        print(f"[render_batch] ERROR: {missing}", file=sys.stderr, flush=True)
+        return jobs.EXIT_USAGE
+    import bpy  # noqa: F401  (Blender, or the bpy wheel)
+
+    pipeline = importlib.import_module(f"{PACKAGE}.pipeline")
+    try:
+        config = _with_overrides(load_config(args.config), args)
+    except UsageError as exc:
+        print(f"[render_batch] ERROR: {exc}", file=sys.stderr, flush=True)
+        return jobs.EXIT_USAGE
     t0 = time.perf_counter()
 
     def progress(info: dict) -> None:
-        elapsed = time.perf_counter() - t0
-        print(f"[render_batch] {info['done']}/{info['total']} {info['image_id']} {info['status']} "
-              f"({info['seconds']:.1f}s) elapsed {elapsed:.0f}s ETA {info['eta_s']:.0f}s", flush=True)  # fmt: skip
-
-    res = run_batch(config, args.count, args.seed, args.out, shard=args.shard, refine_url=args.refine_url,
-                    token=args.token, resume=args.resume, progress=progress, resolution=args.resolution,
-                    samples=args.samples, report=args.report)  # fmt: skip
-    print(f"[render_batch] summary {dumps_summary(res)}", flush=True)
-    if res.refine_failed:
-        print(f"[render_batch] WARNING: {len(res.refine_failed)} image(s) rendered but not refined (server "
-              f"unavailable?); rerun with --refine-url to refine them: {json.dumps(res.refine_failed)[:500]}",
+        print(jobs.format_progress_line(info["done"], info["total"], image_id=info["image_id"],
+                                        status=info["status"], seconds=info["seconds"],
+                                        elapsed_s=round(time.perf_counter() - t0, 1), eta_s=info["eta_s"]),
               flush=True)  # fmt: skip
-    return 0 if res.ok else 1
+
+    res = pipeline.run_batch(config, args.count, args.seed, args.out, shard=args.shard, refine_url=args.refine_url,
+                             token=os.environ.get(TOKEN_ENV) or None, resume=args.resume, progress=progress,
+                             resolution=args.resolution, samples=args.samples, report=args.report)  # fmt: skip
+    return _report_end(res, jobs)
 
 
 if __name__ == "__main__":

@@ -80,18 +80,13 @@ def load_scene_config(
     return config
 
 
-def _client_module() -> Any:
-    """The HTTP client: the copy vendored into the packaged add-on, else ``refine_server.client`` (repo)."""
-    try:
-        return importlib.import_module(f"{__package__}._vendor.refine_client")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"{__package__}._vendor" and not str(exc.name).endswith("refine_client"):
-            raise DependencyMissing(f"the refinement client needs {exc.name!r}: {exc}") from exc
-    return _import("refine_server.client")
+def client_module() -> Any:
+    """``shared_schema.client`` (the HTTP client beside the contracts; imported on first use)."""
+    return _import("shared_schema.client")
 
 
 def make_client(base_url: str, token: str | None = None, *, timeout: float = 60.0, retries: int = 2) -> Any:
-    mod = _client_module()
+    mod = client_module()
     return mod.RefineClient(base_url, token=token or None, timeout=timeout, retries=retries, backoff=0.5)
 
 
@@ -108,23 +103,23 @@ def refine_files(paths: Any, client: Any) -> RefineOutcome:
     The annotations file is only read: the server's copy must be byte-identical (the client checks it) and the
     synthetic files are never touched, whatever the server answers.
     """
-    result = pipeline_module().refine_stored(client, paths)
+    result = _import(f"{__package__}.batch_refine").refine_stored(client, paths)
     return RefineOutcome(paths.refined, result.model_id, dict(result.timings or {}))
 
 
 def friendly_refine_error(exc: BaseException, base_url: str) -> str:
     """One line for the panel and the status bar; never contains the token."""
-    name = type(exc).__name__
+    client = client_module()
     msg = str(getattr(exc, "message", None) or exc)
-    if name == "ServerUnavailable":
+    if isinstance(exc, client.ServerUnavailable):
         return (
             f"Refinement server at {base_url} is not reachable or busy ({msg}); the synthetic render is kept. "
             "Start it (python -m refine_server serve) or check the URL in the add-on preferences"
         )
-    if name == "AuthError":
+    if isinstance(exc, client.AuthError):
         return f"Refinement server at {base_url} refused the token (401); check the token in the preferences"
-    if name == "RequestRejected":
+    if isinstance(exc, client.RequestRejected):
         return f"Refinement server rejected the request: {msg}"
-    if name == "RefineError":
+    if isinstance(exc, client.RefineError):
         return f"Refinement failed: {msg}; the synthetic render is kept"
-    return f"Refinement failed ({name}: {msg}); the synthetic render is kept"
+    return f"Refinement failed ({type(exc).__name__}: {msg}); the synthetic render is kept"

@@ -30,7 +30,8 @@ RUN apt-get update \
 RUN pip install --no-cache-dir "torch==${TORCH_VERSION}" --index-url "${TORCH_INDEX_URL}"
 # hadolint ignore=DL3059
 RUN pip install --no-cache-dir \
-        "numpy>=1.24,<2" "pydantic>=2.6,<3" "fastapi>=0.110" "uvicorn>=0.29" "python-multipart>=0.0.9" \
+        "numpy>=1.24,<2" "pydantic>=2.6,<3" "pydantic-settings>=2.3,<3" "fastapi>=0.110" "uvicorn>=0.29" \
+        "python-multipart>=0.0.9" \
         "pillow>=10" "pycocotools>=2.0.7" "OpenEXR>=3.2" "safetensors>=0.4" "requests>=2.31" "tqdm>=4.66"
 
 # The package itself: shared_schema + refine_server with its default model (refine_server/models/default/);

@@ -5,4 +5,4 @@ Modules: ``crops`` (geometry), ``networks`` (generators), ``checkpoint`` / ``mod
 Heavy modules are not imported here, so ``import refine_server.client`` stays light (Blender's Python).
 """
 
-__version__ = "0.1.0"
+from shared_schema import __version__ as __version__

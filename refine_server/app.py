@@ -11,7 +11,12 @@ Response of ``POST /v1/refine``
 * Anything else: 406 ``not_acceptable``.
 
 Every non-2xx body is a ``shared_schema.api.ErrorBody``. Auth (when a token is configured): ``Authorization:
-Bearer <token>`` on ``/v1/*``; ``/healthz``, ``/readyz`` and ``/metrics`` stay open for probes and scrapers.
+Bearer <token>`` on ``/v1/*``, checked before the body is read; ``/healthz``, ``/readyz`` and ``/metrics`` stay
+open for probes and scrapers.
+
+Limits (``refine_server.settings``): body size (413), body read time (408), pixels per image (400), persons per
+image (422), estimated working memory per request (422) and of all requests in flight (429 + Retry-After),
+requests waiting for the generator (503 + Retry-After).
 """
 
 from __future__ import annotations
@@ -20,297 +25,103 @@ import asyncio
 import base64
 import contextlib
 import hashlib
-import hmac
 import json
-import logging
-import os
 import time
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
-from starlette.datastructures import UploadFile
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared_schema import __version__
 from shared_schema.annotation import SceneAnnotation
-from shared_schema.api import (
-    ErrorBody,
-    ErrorCode,
-    ErrorDetail,
-    Health,
-    ModelCardSummary,
-    RefineOptions,
-    RefineResponse,
-    Timings,
-)
+from shared_schema.api import ErrorCode, ModelCardSummary, RefineOptions, RefineResponse, Timings
 
-from .batcher import Batcher, QueueFull
-from .checkpoint import CheckpointError, identity_model, load_card, load_model
-from .crops import extract_crops, plan_crops, reinsert, to_model
-from .imaging import ImageError, decode_instances, decode_rgb, encode_png
-from .metrics import Metrics
+from .batcher import QueueFull
+from .cost import RequestCost, Reservation
+from .deps import RefineParts, negotiate, ready_state, refine_parts, require_token
+from .errors import ERROR_RESPONSES, ApiError, install_error_handlers
+from .guard import BodyGuard
+from .imaging import ImageError, decode_instances, decode_rgb, encode_png, instance_pixel_counts, probe_size
 from .model_card import ModelCard
+from .openapi import refine_openapi
+from .ops import router as ops_router
+from .ops import server_state
+from .refine import Finished, finish, plan_and_crop, scope_of
 from .settings import Settings
+from .state import ServerState, cpu_cores, release_free_memory, resolve_device, resolve_model_path
 
-log = logging.getLogger("refine_server")
+__all__ = ["ApiError", "ServerState", "cpu_cores", "create_app", "resolve_device", "resolve_model_path"]
 
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "models" / "default"
-_STATUS = {
-    ErrorCode.PAYLOAD_TOO_LARGE: 413, ErrorCode.INVALID_IMAGE: 400, ErrorCode.DECOMPRESSION_BOMB: 400,
-    ErrorCode.MISSING_FIELD: 422, ErrorCode.INVALID_ANNOTATIONS: 422, ErrorCode.SIZE_MISMATCH: 422,
-    ErrorCode.UNKNOWN_INSTANCE: 422, ErrorCode.TOO_MANY_PERSONS: 422, ErrorCode.TOO_MANY_PIXELS: 422,
-    ErrorCode.UNAUTHORIZED: 401, ErrorCode.QUEUE_FULL: 503, ErrorCode.NOT_READY: 503,
-    ErrorCode.NOT_ACCEPTABLE: 406, ErrorCode.NOT_FOUND: 404, ErrorCode.METHOD_NOT_ALLOWED: 405,
-    ErrorCode.INTERNAL: 500,
-}  # fmt: skip
-_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    s: {"model": ErrorBody, "description": d}
-    for s, d in [(400, "invalid image / decompression bomb"), (401, "missing or wrong bearer token"),
-                 (406, "unsupported Accept"), (413, "body over the limit"),
-                 (422, "missing field, invalid annotations, size mismatch, unknown instance, too many persons"),
-                 (503, "queue full or model not ready (Retry-After)")]
-}  # fmt: skip
+TRIM_AFTER_BYTES = 64 * 1024 * 1024  # hand freed memory back to the OS after requests estimated above this
 
 
-class ApiError(Exception):
-    def __init__(self, code: ErrorCode, message: str, field: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:  # fmt: skip
-        super().__init__(message)
-        self.code, self.message, self.field, self.headers = code, message, field, headers or {}
-
-
-def error_response(code: ErrorCode, message: str, field: str | None = None,
-                   headers: dict[str, str] | None = None) -> JSONResponse:  # fmt: skip
-    body = ErrorBody(error=ErrorDetail(code=code, message=message, field=field))
-    return JSONResponse(body.model_dump(mode="json"), status_code=_STATUS[code], headers=headers)
-
-
-def resolve_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
-def resolve_model_path(model: str) -> Path:
-    """'default' → refine_server/models/default; errors name the path that is missing."""
-    path = DEFAULT_MODEL_DIR if model == "default" else Path(model)
-    card = path / "model_card.json" if path.is_dir() or not path.suffix else path
-    if not card.is_file():
-        hint = " (train one, pass --model PATH, or --model identity for plumbing tests)" if model == "default" else ""
-        raise CheckpointError(f"no model checkpoint at {card}{hint}")
-    return path
-
-
-def load_any(model: str, device: torch.device) -> tuple[torch.nn.Module, ModelCard]:
-    if model == "identity":
-        gen, card = identity_model()
-        return gen.to(device), card
-    path = resolve_model_path(model)
-    load_card(path)
-    return load_model(path, device=device)
-
-
-# -- ASGI middleware: body limit + request metrics ------------------------------------------------------------------
-class _BodyTooLarge(Exception):
-    pass
-
-
-_KNOWN_PATHS = {"/v1/refine", "/v1/models", "/healthz", "/readyz", "/metrics", "/docs", "/openapi.json"}
-
-
-class LimitAndCount:
-    """Rejects bodies over ``max_body_bytes`` with 413 (by Content-Length, or while streaming) and counts responses."""
-
-    def __init__(self, app: ASGIApp, max_body_bytes: int, metrics: Metrics) -> None:
-        self.app, self.limit, self.metrics = app, max_body_bytes, metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        path = scope.get("path", "")
-        label = path if path in _KNOWN_PATHS else "other"
-        status_holder = {"status": 500, "started": False}
-
-        async def send_wrapper(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status_holder["status"] = message["status"]
-                status_holder["started"] = True
-            await send(message)
-
-        async def reject() -> None:
-            resp = error_response(ErrorCode.PAYLOAD_TOO_LARGE, f"request body exceeds {self.limit} bytes")
-            await resp(scope, receive, send_wrapper)
-
-        try:
-            for k, v in scope.get("headers", []):
-                if k == b"content-length":
-                    try:
-                        too_big = int(v) > self.limit
-                    except ValueError:
-                        too_big = False
-                    if too_big:
-                        await reject()
-                        return
-            received = 0
-
-            async def limited_receive() -> Message:
-                nonlocal received
-                msg = await receive()
-                if msg["type"] == "http.request":
-                    received += len(msg.get("body", b""))
-                    if received > self.limit:
-                        raise _BodyTooLarge()
-                return msg
-
-            try:
-                await self.app(scope, limited_receive, send_wrapper)
-            except _BodyTooLarge:
-                if not status_holder["started"]:
-                    await reject()
-        finally:
-            self.metrics.count_request(label, int(status_holder["status"]))
-
-
-# -- application ----------------------------------------------------------------------------------------------------
-def cpu_cores() -> int:
+# -- decode, validate, admit by cost -----------------------------------------------------------------------------
+def _parse_annotations(annotations: bytes) -> SceneAnnotation:
     try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
-
-
-def plan_threads(settings: Settings, device: torch.device) -> tuple[int, int, int]:
-    """(generator workers, torch threads per worker (0 = leave torch's default), io threads).
-
-    CPU: independent workers with few intra-op threads each (no OpenMP barrier across cores, so another process
-    on the machine slows one worker instead of stalling every layer), and as many io threads as cores."""
-    cores = cpu_cores()
-    if device.type == "cpu":
-        workers = settings.workers or min(2, cores)
-        threads = settings.torch_threads or max(1, cores // workers)
-    else:
-        workers = settings.workers or 1
-        threads = settings.torch_threads
-    io = settings.io_threads or cores
-    return max(1, workers), max(0, threads), max(1, io)
-
-
-def _single_torch_thread() -> None:
-    torch.set_num_threads(1)  # small ops (grid_sample, casts): OpenMP fan-out costs more than it saves
-
-
-class ServerState:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.metrics = Metrics()
-        self.model: torch.nn.Module | None = None
-        self.card: ModelCard | None = None
-        self.device = resolve_device(settings.device)
-        self.batcher: Batcher | None = None
-        self.workers, self.torch_threads, self.io_threads = plan_threads(settings, self.device)
-        self.io_pool = ThreadPoolExecutor(self.io_threads, thread_name_prefix="refine-io",
-                                          initializer=_single_torch_thread)  # fmt: skip
-        self.ready = False
-        self.error: str | None = None
-
-    def start(self, preloaded: tuple[torch.nn.Module, ModelCard] | None) -> None:
-        """Load (unless preloaded), start the worker, warm up. Runs in a thread."""
-        s = self.settings
-        try:
-            model, card = preloaded if preloaded is not None else load_any(s.model, self.device)
-            model = model.to(self.device).eval()
-            self.model, self.card = model, card
-            self.batcher = Batcher(model, self.device, max_batch_crops=s.max_batch_crops,
-                                   max_wait_ms=s.max_batch_wait_ms, max_queue=s.max_queue_requests,
-                                   metrics=self.metrics, workers=self.workers,
-                                   threads_per_worker=self.torch_threads,
-                                   threads_alone=cpu_cores() if self.device.type == "cpu" and not s.torch_threads
-                                   else 0)  # fmt: skip
-            if s.warmup:  # every worker runs a full-size batch once (allocator, oneDNN primitives)
-                x = torch.zeros((min(2, s.max_batch_crops), 3, card.crop_size, card.crop_size))
-                futs = [self.batcher.submit(x) for _ in range(self.workers)]
-                for f in futs:
-                    f.result()
-            self.ready = True
-            self.metrics.ready = 1
-            log.info("model %s ready on %s (%d workers x %d torch threads, %d io threads)", card.model_id,
-                     self.device, self.workers, self.torch_threads, self.io_threads)  # fmt: skip
-        except Exception as e:
-            self.error = f"{type(e).__name__}: {e}"
-            log.error("model load failed: %s", self.error)
-
-
-def _check_auth(request: Request, token: str | None) -> None:
-    if not token:
-        return
-    got = request.headers.get("authorization", "")
-    scheme, _, value = got.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip().encode(), token.encode()):
-        raise ApiError(ErrorCode.UNAUTHORIZED, "missing or invalid bearer token",
-                       headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
-
-
-def _negotiate(accept: str) -> str:
-    if not accept.strip():
-        return "json"
-    for part in accept.split(","):
-        mime = part.split(";")[0].strip().lower()
-        if mime in ("application/json", "application/*", "*/*"):
-            return "json"
-        if mime in ("image/png", "image/*"):
-            return "png"
-    raise ApiError(ErrorCode.NOT_ACCEPTABLE, f"cannot produce {accept!r}; use application/json or image/png")
-
-
-async def _part_bytes(form: Any, name: str) -> bytes:
-    v = form.get(name)
-    if v is None:
-        raise ApiError(ErrorCode.MISSING_FIELD, f"multipart field {name!r} is required", name)
-    if isinstance(v, UploadFile):
-        return await v.read()
-    return str(v).encode("utf-8")
-
-
-def _prepare(state: ServerState, image: bytes, instances: bytes, annotations: bytes,
-             options: RefineOptions) -> dict[str, Any]:  # fmt: skip
-    """Decode + validate + plan + crop (runs in a worker thread)."""
-    s = state.settings
-    card = state.card
-    assert card is not None
-    t0 = time.perf_counter()
-    try:
-        rgb = decode_rgb(image, s.max_pixels, "image")
-        imap = decode_instances(instances, s.max_pixels, "instances")
-    except ImageError as e:
-        raise ApiError(e.code, e.message, e.field) from e
-    try:
-        ann = SceneAnnotation.model_validate_json(annotations)
+        return SceneAnnotation.model_validate_json(annotations)
     except ValidationError as e:
         first: Mapping[str, Any] = e.errors()[0] if e.errors() else {}
         where = ".".join(str(x) for x in first.get("loc", ()))
         msg = f"annotations are not a valid SceneAnnotation: {where}: {first.get('msg', str(e))}"
         raise ApiError(ErrorCode.INVALID_ANNOTATIONS, msg, "annotations") from e
-    h, w = rgb.shape[:2]
-    if imap.shape != (h, w):
-        raise ApiError(ErrorCode.SIZE_MISMATCH,
-                       f"instances are {imap.shape[1]}x{imap.shape[0]} but the image is {w}x{h}", "instances")
-    if (ann.width, ann.height) != (w, h):
-        raise ApiError(ErrorCode.SIZE_MISMATCH,
-                       f"annotations say {ann.width}x{ann.height} but the image is {w}x{h}", "annotations")
+
+
+def _check_cost(state: ServerState, cost: RequestCost, what: str) -> None:
+    limit = state.settings.max_request_mib
+    if cost.mib > limit:
+        raise ApiError(ErrorCode.REQUEST_TOO_COSTLY,
+                       f"{what}: estimated working memory {cost.mib:.0f} MiB ({cost.width}x{cost.height} image, "
+                       f"{cost.persons} persons, largest {cost.max_person_pixels} px) exceeds the per-request "
+                       f"limit of {limit:g} MiB", "image")  # fmt: skip
+
+
+def _over_capacity(state: ServerState) -> ApiError:
+    used, limit = state.budget.used / 2**20, state.budget.limit / 2**20
+    return ApiError(ErrorCode.OVER_CAPACITY,
+                    f"server busy: requests in flight use {used:.0f} of {limit:.0f} MiB of working memory",
+                    headers={"Retry-After": str(state.settings.retry_after_s)})  # fmt: skip
+
+
+def _admit(state: ServerState, image: bytes, instances: bytes, ann: SceneAnnotation,
+           options: RefineOptions) -> Reservation:  # fmt: skip
+    """Reserve the request's estimated memory from the image header and the annotated areas (nothing decoded)."""
+    s, card = state.settings, state.card
+    assert card is not None
+    w, h = probe_size(image, s.max_pixels, "image")
+    probe_size(instances, s.max_pixels, "instances", ("PNG",))
+    wanted = set(options.persons) if options.persons is not None else None
+    areas = [p.area for p in ann.persons if p.area > 0 and (wanted is None or p.instance_id in wanted)]
+    areas = sorted(areas)[-s.max_persons :]
+    cost = RequestCost(w, h, len(areas), max(areas, default=0), card.crop_size)
+    _check_cost(state, cost, "annotated persons")
+    reservation = state.budget.reserve(cost.nbytes)
+    if reservation is None:
+        raise _over_capacity(state)
+    return reservation
+
+
+def _persons_to_refine(state: ServerState, imap: np.ndarray, ann: SceneAnnotation, options: RefineOptions,
+                       reservation: Reservation) -> list[int]:  # fmt: skip
+    """Validate instance map against annotations and options; the ids to refine, with their exact cost reserved."""
+    s, card = state.settings, state.card
+    assert card is not None
+    counts = instance_pixel_counts(imap)
+    present = [int(k) for k in np.flatnonzero(counts) if k != 0]
     known = {p.instance_id for p in ann.persons}
-    present = [int(k) for k in np.flatnonzero(np.bincount(imap.ravel())) if k != 0]
     unknown = [k for k in present if k not in known]
     if unknown:
         raise ApiError(ErrorCode.UNKNOWN_INSTANCE,
                        f"instance ids {unknown[:20]} are in the instance map but not in annotations.persons",
+                       "instances")  # fmt: skip
+    absent = [p.instance_id for p in ann.persons if p.area > 0 and (p.instance_id >= counts.size
+                                                                     or counts[p.instance_id] == 0)]  # fmt: skip
+    if absent:
+        raise ApiError(ErrorCode.PERSON_NOT_IN_MASK,
+                       f"persons {absent[:20]} are annotated with area > 0 but have no pixel in the instance map",
                        "instances")  # fmt: skip
     wanted = present
     if options.persons is not None:
@@ -322,27 +133,178 @@ def _prepare(state: ServerState, image: bytes, instances: bytes, annotations: by
     if len(wanted) > s.max_persons:
         raise ApiError(ErrorCode.TOO_MANY_PERSONS, f"{len(wanted)} persons to refine; the limit is {s.max_persons}",
                        "instances")  # fmt: skip
-    t1 = time.perf_counter()
-    specs = plan_crops(imap, ann.camera.center, ids=wanted, margin=card.margin)
-    crops = extract_crops(to_model(rgb), specs, card.crop_size) if specs else None
-    t2 = time.perf_counter()
-    return {"rgb": rgb, "imap": imap, "ann": ann, "specs": specs, "crops": crops,
-            "decode_ms": (t1 - t0) * 1e3, "crop_ms": (t2 - t1) * 1e3}  # fmt: skip
+    h, w = imap.shape
+    cost = RequestCost(w, h, len(wanted), max((int(counts[k]) for k in wanted), default=0), card.crop_size)
+    _check_cost(state, cost, "instance map")
+    if not reservation.grow_to(cost.nbytes):
+        raise _over_capacity(state)
+    return wanted
 
 
-def _finish(job: dict[str, Any], refined: torch.Tensor | None, compress_level: int = 1) -> tuple[bytes, float, float]:
+def _decode(s: Settings, image: bytes, instances: bytes, ann: SceneAnnotation) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        rgb = decode_rgb(image, s.max_pixels, "image")
+        imap = decode_instances(instances, s.max_pixels, "instances")
+    except ImageError as e:
+        raise ApiError(e.code, e.message, e.field) from e
+    h, w = rgb.shape[:2]
+    if imap.shape != (h, w):
+        raise ApiError(ErrorCode.SIZE_MISMATCH,
+                       f"instances are {imap.shape[1]}x{imap.shape[0]} but the image is {w}x{h}", "instances")
+    if (ann.width, ann.height) != (w, h):
+        raise ApiError(ErrorCode.SIZE_MISMATCH,
+                       f"annotations say {ann.width}x{ann.height} but the image is {w}x{h}", "annotations")
+    return rgb, imap
+
+
+def _prepare(state: ServerState, image: bytes, instances: bytes, annotations: bytes,
+             options: RefineOptions) -> dict[str, Any]:  # fmt: skip
+    """Admit by cost, decode + validate + plan + crop (runs in a worker thread). The job holds the memory
+    reservation; the caller releases it (here on error)."""
+    card = state.card
+    assert card is not None
     t0 = time.perf_counter()
-    out = job["rgb"] if refined is None else reinsert(job["rgb"], job["imap"], job["specs"], refined)
+    ann = _parse_annotations(annotations)
+    try:
+        reservation = _admit(state, image, instances, ann, options)
+    except ImageError as e:
+        raise ApiError(e.code, e.message, e.field) from e
+    try:
+        rgb, imap = _decode(state.settings, image, instances, ann)
+        wanted = _persons_to_refine(state, imap, ann, options, reservation)
+        t1 = time.perf_counter()
+        specs, crops = plan_and_crop(rgb, imap, ann.camera.center, card.crop_size, card.margin, ids=wanted)
+    except BaseException:
+        reservation.release()
+        raise
+    t2 = time.perf_counter()
+    return {"rgb": rgb, "imap": imap, "ann": ann, "specs": specs, "crops": crops, "reservation": reservation,
+            "scope": scope_of(ann.background), "decode_ms": (t1 - t0) * 1e3, "crop_ms": (t2 - t1) * 1e3}  # fmt: skip
+
+
+def _finish(state: ServerState, job: dict[str, Any], refined: torch.Tensor | None) -> tuple[bytes, Finished, float]:
+    """Reinsert + camera look (``refine.finish``) + PNG encode (runs in a worker thread)."""
+    assert state.card is not None
+    done = finish(job["rgb"], job["imap"], job["specs"], refined, scope=job["scope"], look=state.card.look,
+                  seed=job["ann"].seed, override=state.settings.look)  # fmt: skip
     t1 = time.perf_counter()
-    png = encode_png(out, compress_level)
-    return png, (t1 - t0) * 1e3, (time.perf_counter() - t1) * 1e3
+    png = encode_png(done.image, state.settings.png_compress_level)
+    return png, done, (time.perf_counter() - t1) * 1e3
 
 
+# -- /v1 routes ---------------------------------------------------------------------------------------------------
+def _busy(state: ServerState, message: str) -> ApiError:
+    return ApiError(ErrorCode.QUEUE_FULL, f"server busy: {message}",
+                    headers={"Retry-After": str(state.settings.retry_after_s)})  # fmt: skip
+
+
+async def _prepare_job(state: ServerState, parts: RefineParts) -> dict[str, Any]:
+    batcher = state.batcher
+    assert batcher is not None
+    if batcher.pending >= batcher.max_queue:
+        raise _busy(state, f"{batcher.pending} requests waiting")
+    batcher.announce()
+    loop = asyncio.get_running_loop()
+    try:
+        job = await loop.run_in_executor(state.io_pool, _prepare, state, parts.image, parts.instances,
+                                         parts.annotations, parts.options)  # fmt: skip
+    except BaseException:
+        batcher.withdraw()
+        raise
+    if job["crops"] is None:
+        batcher.withdraw()
+    return job
+
+
+async def _generate(state: ServerState, job: dict[str, Any]) -> tuple[torch.Tensor | None, float, float]:
+    """(refined crops or None, queue ms, generator ms)."""
+    if job["crops"] is None:
+        return None, 0.0, 0.0
+    assert state.batcher is not None
+    try:
+        refined, queue_s, gen_s = await asyncio.wait_for(state.batcher.run(job["crops"], True),
+                                                         timeout=state.settings.request_timeout_s)  # fmt: skip
+    except QueueFull as e:
+        raise _busy(state, str(e)) from e
+    return refined, queue_s * 1e3, gen_s * 1e3
+
+
+def _respond(kind: str, state: ServerState, job: dict[str, Any], parts: RefineParts, png: bytes, done: Finished,
+             timings: Timings) -> Response:  # fmt: skip
+    card = state.card
+    assert card is not None
+    persons = [s.instance_id for s in job["specs"]]
+    sha = hashlib.sha256(parts.annotations).hexdigest()
+    if kind == "png":
+        headers = {"X-Model-Id": card.model_id, "X-Image-Id": job["ann"].image_id,
+                   "X-Persons-Refined": ",".join(map(str, persons)), "X-Annotations-SHA256": sha,
+                   "X-Scope": done.scope, "X-Look": done.look,
+                   "X-Timings": json.dumps(timings.model_dump(), separators=(",", ":"))}  # fmt: skip
+        return Response(png, media_type="image/png", headers=headers)
+    h, w = job["rgb"].shape[:2]
+    resp = RefineResponse(image_id=job["ann"].image_id, model_id=card.model_id, persons_refined=persons, width=w,
+                          height=h, image_png_base64=base64.b64encode(png).decode("ascii"),
+                          annotations=parts.annotations_text, annotations_sha256=sha, timings=timings,
+                          scope=done.scope, look=done.look)  # fmt: skip
+    return JSONResponse(resp.model_dump(mode="json"))
+
+
+def _started() -> float:
+    return time.perf_counter()
+
+
+async def refine(
+    t_start: float = Depends(_started),
+    kind: str = Depends(negotiate),
+    state: ServerState = Depends(ready_state),
+    parts: RefineParts = Depends(refine_parts),
+) -> Any:
+    """Refine every person of one rendered image; background pixels and annotations come back unchanged."""
+    job = await _prepare_job(state, parts)
+    reservation: Reservation = job["reservation"]
+    try:
+        refined, queue_ms, gen_ms = await _generate(state, job)
+        loop = asyncio.get_running_loop()
+        png, done, encode_ms = await loop.run_in_executor(state.io_pool, _finish, state, job, refined)
+        timings = Timings(decode_ms=job["decode_ms"], queue_ms=queue_ms, crop_ms=job["crop_ms"], generator_ms=gen_ms,
+                          reinsert_ms=done.reinsert_ms, look_ms=done.look_ms, encode_ms=encode_ms,
+                          total_ms=(time.perf_counter() - t_start) * 1e3)  # fmt: skip
+        response = _respond(kind, state, job, parts, png, done, timings)
+    finally:
+        big = reservation.nbytes > TRIM_AFTER_BYTES
+        reservation.release()
+        job.clear()  # drop the big arrays before handing their pages back
+        if big:
+            await asyncio.get_running_loop().run_in_executor(state.io_pool, release_free_memory)
+    state.metrics.observe_request(time.perf_counter() - t_start)
+    return response
+
+
+async def models(state: ServerState = Depends(server_state)) -> Any:
+    """The loaded model's card."""
+    if state.card is None:
+        raise ApiError(ErrorCode.NOT_READY, "model not loaded yet", headers={"Retry-After": "1"})
+    c = state.card
+    return ModelCardSummary(model_id=c.model_id, architecture=c.architecture, crop_size=c.crop_size,
+                            device=str(state.device), card=c.model_dump(mode="json"))  # fmt: skip
+
+
+def v1_router(settings: Settings) -> APIRouter:
+    """The /v1 routes (bearer auth first); the refine body's OpenAPI states this server's limits."""
+    router = APIRouter(prefix="/v1", tags=["refine"], dependencies=[Depends(require_token)],
+                       responses=ERROR_RESPONSES)  # fmt: skip
+    router.add_api_route("/refine", refine, methods=["POST"], response_model=RefineResponse,
+                         openapi_extra=refine_openapi(settings))  # fmt: skip
+    router.add_api_route("/models", models, methods=["GET"], response_model=ModelCardSummary)
+    return router
+
+
+# -- application --------------------------------------------------------------------------------------------------
 def create_app(settings: Settings | None = None,
                model: tuple[torch.nn.Module, ModelCard] | None = None) -> FastAPI:  # fmt: skip
     """Build the app. ``model`` = a preloaded (generator, card); otherwise ``settings.model`` is loaded at startup
     in a background thread (``/readyz`` turns 200 once it is loaded and warmed up)."""
-    settings = settings or Settings.from_env()
+    settings = settings or Settings()
     state = ServerState(settings)
 
     @contextlib.asynccontextmanager
@@ -357,161 +319,12 @@ def create_app(settings: Settings | None = None,
                 await asyncio.to_thread(state.batcher.stop)
             state.io_pool.shutdown(wait=False, cancel_futures=True)
 
-    app = FastAPI(
-        title="Render & Refine — refinement service",
-        version="0.1.0",
-        lifespan=lifespan,
-        description=__doc__,
-    )
+    app = FastAPI(title="Render & Refine — refinement service", version=__version__, lifespan=lifespan,
+                  description=__doc__)  # fmt: skip
     app.state.refine = state
-
-    @app.exception_handler(ApiError)
-    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return error_response(exc.code, exc.message, exc.field, exc.headers)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        if exc.status_code == 405:
-            message = f"{request.method} is not allowed on {request.url.path}"
-            return error_response(ErrorCode.METHOD_NOT_ALLOWED, message)
-        if exc.status_code == 404:
-            return error_response(ErrorCode.NOT_FOUND, f"no route {request.url.path}; see /docs")
-        body = ErrorBody(error=ErrorDetail(code=ErrorCode.INTERNAL, message=str(exc.detail)))
-        return JSONResponse(body.model_dump(mode="json"), status_code=exc.status_code)
-
-    @app.exception_handler(Exception)
-    async def _internal(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error")
-        return error_response(ErrorCode.INTERNAL, f"internal error: {type(exc).__name__}")
-
-    @app.get("/healthz", response_model=Health, tags=["ops"])
-    async def healthz() -> Health:
-        """Liveness: the process serves HTTP."""
-        return Health(status="ok", model_id=state.card.model_id if state.card else None)
-
-    @app.get("/readyz", response_model=Health, responses={503: {"model": Health}}, tags=["ops"])
-    async def readyz() -> Any:
-        """Readiness: the model is loaded and warmed up."""
-        if state.ready and state.card is not None:
-            return Health(status="ready", model_id=state.card.model_id)
-        body = Health(status="error" if state.error else "loading", detail=state.error)
-        return JSONResponse(body.model_dump(mode="json"), status_code=503,
-                            headers={"Retry-After": str(settings.retry_after_s)})  # fmt: skip
-
-    @app.get("/metrics", response_class=PlainTextResponse, tags=["ops"])
-    async def metrics() -> PlainTextResponse:
-        """Prometheus text format: requests by status, latency and batch-size histograms, queue depth."""
-        return PlainTextResponse(state.metrics.render(), media_type="text/plain; version=0.0.4")
-
-    @app.get("/v1/models", response_model=ModelCardSummary, responses=_ERROR_RESPONSES, tags=["refine"])
-    async def models(request: Request) -> Any:
-        """The loaded model's card."""
-        _check_auth(request, settings.token)
-        if state.card is None:
-            raise ApiError(ErrorCode.NOT_READY, "model not loaded yet", headers={"Retry-After": "1"})
-        c = state.card
-        return ModelCardSummary(model_id=c.model_id, architecture=c.architecture, crop_size=c.crop_size,
-                                device=str(state.device), card=c.model_dump(mode="json"))  # fmt: skip
-
-    refine_body = {
-        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-            "type": "object", "required": ["image", "instances", "annotations"],
-            "properties": {
-                "image": {"type": "string", "format": "binary", "description": "RGB PNG or JPEG (RGBA: alpha dropped)"},
-                "instances": {"type": "string", "format": "binary",
-                              "description": "instance PNG, 8-bit L or 16-bit, 0 = background, k = person k"},
-                "annotations": {"type": "string", "format": "binary",
-                                "description": "SceneAnnotation JSON (UTF-8); echoed byte-identical"},
-                "options": {"type": "string", "description": "optional RefineOptions JSON"},
-            }}}}},
-        "responses": {"200": {"content": {"application/json": {"schema": {
-                                              "$ref": "#/components/schemas/RefineResponse"}},
-                                          "image/png": {"schema": {"type": "string", "format": "binary"}}},
-                              "description": "refined image (JSON with base64 PNG, or raw PNG via Accept)"}},
-    }  # fmt: skip
-
-    @app.post("/v1/refine", response_model=RefineResponse, responses=_ERROR_RESPONSES, openapi_extra=refine_body,
-              tags=["refine"])  # fmt: skip
-    async def refine(request: Request) -> Any:
-        """Refine every person of one rendered image; background pixels and annotations come back unchanged."""
-        t_start = time.perf_counter()
-        _check_auth(request, settings.token)
-        kind = _negotiate(request.headers.get("accept", ""))
-        if not state.ready or state.batcher is None or state.card is None:
-            raise ApiError(ErrorCode.NOT_READY, "model is loading",
-                           headers={"Retry-After": str(settings.retry_after_s)})  # fmt: skip
-        ctype = request.headers.get("content-type", "")
-        if not ctype.lower().startswith("multipart/form-data"):
-            raise ApiError(ErrorCode.MISSING_FIELD, "body must be multipart/form-data with image, instances, "
-                           "annotations")  # fmt: skip
-        try:
-            form = await request.form(max_files=8, max_fields=8, max_part_size=settings.max_annotations_bytes)
-        except _BodyTooLarge:
-            raise
-        except Exception as e:
-            raise ApiError(ErrorCode.MISSING_FIELD, f"malformed multipart body: {e}") from e
-        try:
-            image = await _part_bytes(form, "image")
-            instances = await _part_bytes(form, "instances")
-            annotations = await _part_bytes(form, "annotations")
-            raw_options = form.get("options")
-            options_b = await _part_bytes(form, "options") if raw_options is not None else None
-        finally:
-            await form.close()
-        if len(annotations) > settings.max_annotations_bytes:
-            raise ApiError(ErrorCode.PAYLOAD_TOO_LARGE, "annotations part over the limit", "annotations")
-        try:
-            annotations_text = annotations.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise ApiError(ErrorCode.INVALID_ANNOTATIONS, "annotations are not UTF-8", "annotations") from e
-        try:
-            options = RefineOptions.model_validate_json(options_b) if options_b else RefineOptions()
-        except ValidationError as e:
-            raise ApiError(ErrorCode.INVALID_ANNOTATIONS, f"invalid options: {e.errors()[0]['msg']}", "options") from e
-
-        batcher = state.batcher
-        if batcher.pending >= batcher.max_queue:
-            raise ApiError(ErrorCode.QUEUE_FULL, f"server busy: {batcher.pending} requests waiting",
-                           headers={"Retry-After": str(settings.retry_after_s)})  # fmt: skip
-        batcher.announce()
-        announced = True
-        loop = asyncio.get_running_loop()
-        try:
-            job = await loop.run_in_executor(state.io_pool, _prepare, state, image, instances, annotations, options)
-        except BaseException:
-            batcher.withdraw()
-            raise
-        queue_ms = gen_ms = 0.0
-        refined = None
-        if job["crops"] is None:
-            batcher.withdraw()
-        else:
-            try:
-                refined, queue_s, gen_s = await asyncio.wait_for(batcher.run(job["crops"], announced),
-                                                                 timeout=settings.request_timeout_s)
-            except QueueFull as e:
-                raise ApiError(ErrorCode.QUEUE_FULL, f"server busy: {e}",
-                               headers={"Retry-After": str(settings.retry_after_s)}) from e
-            queue_ms, gen_ms = queue_s * 1e3, gen_s * 1e3
-        png, reinsert_ms, encode_ms = await loop.run_in_executor(state.io_pool, _finish, job, refined,
-                                                                 settings.png_compress_level)
-        card = state.card
-        timings = Timings(decode_ms=job["decode_ms"], queue_ms=queue_ms, crop_ms=job["crop_ms"], generator_ms=gen_ms,
-                          reinsert_ms=reinsert_ms, encode_ms=encode_ms,
-                          total_ms=(time.perf_counter() - t_start) * 1e3)  # fmt: skip
-        persons = [s.instance_id for s in job["specs"]]
-        sha = hashlib.sha256(annotations).hexdigest()
-        state.metrics.observe_request(time.perf_counter() - t_start)
-        h, w = job["rgb"].shape[:2]
-        if kind == "png":
-            headers = {"X-Model-Id": card.model_id, "X-Image-Id": job["ann"].image_id,
-                       "X-Persons-Refined": ",".join(map(str, persons)), "X-Annotations-SHA256": sha,
-                       "X-Timings": json.dumps(timings.model_dump(), separators=(",", ":"))}  # fmt: skip
-            return Response(png, media_type="image/png", headers=headers)
-        resp = RefineResponse(image_id=job["ann"].image_id, model_id=card.model_id, persons_refined=persons, width=w,
-                              height=h, image_png_base64=base64.b64encode(png).decode("ascii"),
-                              annotations=annotations_text, annotations_sha256=sha, timings=timings)  # fmt: skip
-        return JSONResponse(resp.model_dump(mode="json"))
-
-    app.add_middleware(LimitAndCount, max_body_bytes=settings.max_body_bytes, metrics=state.metrics)
+    install_error_handlers(app)
+    app.include_router(ops_router)
+    app.include_router(v1_router(settings))
+    app.add_middleware(BodyGuard, max_body_bytes=settings.max_body_bytes, idle_timeout_s=settings.body_idle_timeout_s,
+                       total_timeout_s=settings.body_timeout_s, metrics=state.metrics)  # fmt: skip
     return app

@@ -8,6 +8,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared_schema import __version__
+
+from .look import LookSpec
+
 CARD_FILE = "model_card.json"
 
 
@@ -21,7 +25,7 @@ class ModelCard(BaseModel):
     model_config = ConfigDict(extra="allow", protected_namespaces=())
 
     model_id: str = Field(min_length=1, max_length=128, description="stable name, e.g. 'resnet-ngf32-b6-c128'")
-    version: str = "0.1.0"
+    version: str = __version__
     architecture: str = Field(description="networks.GENERATORS key: resnet | simgan | identity")
     hyperparameters: dict[str, Any] = Field(default_factory=dict, description="kwargs of the generator class")
     crop_size: int = Field(ge=8, le=2048, description="model input side in pixels")
@@ -33,3 +37,4 @@ class ModelCard(BaseModel):
     weights_file: str = "model.safetensors"
     sha256: str = Field("", description="sha256 of the weights file (filled by checkpoint.save_model)")
     license_notes: str = ""
+    look: LookSpec | None = Field(None, description="camera look applied after reinsertion (None: no look)")

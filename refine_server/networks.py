@@ -8,15 +8,18 @@ share its batch: micro-batching across requests changes no pixel.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 __all__ = [
     "GENERATORS",
     "IdentityGenerator",
     "PatchDiscriminator",
+    "PatchSampleMLP",
     "ResnetGenerator",
     "SimGANRefiner",
     "build_generator",
@@ -80,12 +83,16 @@ class ResnetGenerator(nn.Module):
             _norm(norm, ngf),
             nn.ReLU(inplace=True),
         ]
+        self.stage_ends = [len(layers)]  # body index after which each encoder stage (stem, downs, blocks) ends
         ch = ngf
         for _ in range(n_down):
             layers += [nn.Conv2d(ch, ch * 2, 3, stride=2, padding=1, bias=bias), _norm(norm, ch * 2),
                        nn.ReLU(inplace=True)]  # fmt: skip
+            self.stage_ends.append(len(layers))
             ch *= 2
-        layers += [ResnetBlock(ch, norm) for _ in range(n_blocks)]
+        for _ in range(n_blocks):
+            layers.append(ResnetBlock(ch, norm))
+            self.stage_ends.append(len(layers))
         for _ in range(n_down):
             layers += [nn.Upsample(scale_factor=2, mode="nearest"),
                        nn.Conv2d(ch, ch // 2, 3, padding=1, padding_mode="reflect", bias=bias),
@@ -99,6 +106,18 @@ class ResnetGenerator(nn.Module):
         if self.skip:
             return torch.clamp(x + self.residual_scale * h, -1.0, 1.0)
         return h
+
+    def default_feature_layers(self) -> list[int]:
+        """CUT's choice for its 9-block ResNet scaled to this one, in stage numbers: the input, the first and the
+        last downsampling, the first residual block and the one 5/9 of the way down (for 9 blocks: the 5th)."""
+        n_down, n_blocks = self.n_down, len(self.stage_ends) - 1 - self.n_down
+        picks = [0, min(2, 1 + n_down), 1 + n_down, 2 + n_down, 1 + n_down + max(1, round(n_blocks * 5 / 9))]
+        return sorted({min(p, len(self.stage_ends)) for p in picks})
+
+    def features(self, x: torch.Tensor, layers: Sequence[int]) -> list[torch.Tensor]:
+        """Encoder activations at the given stages (0 = input, 1 = stem, then each downsampling, then each residual
+        block), in the order asked; runs the body only as far as the deepest stage."""
+        return _stage_features(self.body, self.stage_ends, x, layers)
 
 
 class SimGANRefiner(nn.Module):
@@ -114,6 +133,67 @@ class SimGANRefiner(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         r = torch.tanh(self.tail(torch.relu(self.blocks(self.head(x)))))
         return torch.clamp(x + self.residual_scale * r, -1.0, 1.0)
+
+    def default_feature_layers(self) -> list[int]:
+        """Input, head, the first residual block and the one 5/9 of the way down (stage numbers, see ``features``)."""
+        n = len(self.blocks)
+        return sorted({min(p, 1 + n) for p in (0, 1, 2, 1 + max(1, round(n * 5 / 9)))})
+
+    def features(self, x: torch.Tensor, layers: Sequence[int]) -> list[torch.Tensor]:
+        """Activations at the given stages (0 = input, 1 = head, 1 + j = after residual block j)."""
+        body = nn.Sequential(self.head, *self.blocks)
+        return _stage_features(body, list(range(1, len(body) + 1)), x, layers)
+
+
+def _stage_features(body: nn.Sequential, stage_ends: list[int], x: torch.Tensor,
+                    layers: Sequence[int]) -> list[torch.Tensor]:
+    """Outputs of ``body[:stage_ends[k - 1]]`` for each stage k in ``layers`` (stage 0 is ``x`` itself)."""
+    bad = [k for k in layers if not 0 <= k <= len(stage_ends)]
+    if bad:
+        raise ValueError(f"feature stages {bad} out of range 0..{len(stage_ends)}")
+    want = {0 if k == 0 else stage_ends[k - 1]: k for k in layers}
+    got: dict[int, torch.Tensor] = {0: x} if 0 in want.values() else {}
+    last = max(want)
+    h = x
+    for i, layer in enumerate(list(body)[:last]):
+        h = layer(h)
+        if i + 1 in want:
+            got[want[i + 1]] = h
+    return [got[k] for k in layers]
+
+
+class PatchSampleMLP(nn.Module):
+    """CUT's patch sampler + projection head: per feature layer, pick locations, map the feature vectors through a
+    two-layer MLP and L2-normalise them. The same locations are reused for the paired (query) features."""
+
+    def __init__(self, in_channels: Sequence[int], channels: int = 256) -> None:
+        super().__init__()
+        self.mlps = nn.ModuleList(
+            nn.Sequential(nn.Linear(c, channels), nn.ReLU(inplace=True), nn.Linear(channels, channels))
+            for c in in_channels
+        )
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.normal_(m.weight, 0.0, 0.02)
+                nn.init.zeros_(m.bias)
+
+    def forward(self, feats: Sequence[torch.Tensor], num_patches: int, patch_ids: Sequence[torch.Tensor] | None = None,
+                generator: torch.Generator | None = None) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """``(projected, ids)``: projected[i] is (B * P, C) unit vectors, patches of one image contiguous."""
+        if len(feats) != len(self.mlps):
+            raise ValueError(f"{len(feats)} feature maps for {len(self.mlps)} heads")
+        out, ids_out = [], []
+        for i, f in enumerate(feats):
+            b, c, h, w = f.shape
+            flat = f.permute(0, 2, 3, 1).reshape(b, h * w, c)
+            if patch_ids is None:
+                ids = torch.randperm(h * w, generator=generator)[: min(num_patches, h * w)].to(f.device)
+            else:
+                ids = patch_ids[i]
+            sample = flat[:, ids, :].reshape(-1, c)
+            out.append(F.normalize(self.mlps[i](sample), dim=1))
+            ids_out.append(ids)
+        return out, ids_out
 
 
 class IdentityGenerator(nn.Module):

@@ -1,53 +1,133 @@
-"""``python -m refine_server serve``: run the HTTP server with uvicorn."""
+"""``python -m refine_server serve``: run the HTTP server with uvicorn.
+
+Every setting is a flag here or a ``REFINE_<NAME>`` environment variable (``refine_server.settings``). The bearer
+token comes from ``REFINE_TOKEN`` or ``--token-file`` only, never from the command line (visible in ``ps``). A
+server without a token refuses a non-loopback ``--host`` unless ``--allow-anonymous`` (or
+``REFINE_ALLOW_ANONYMOUS=1``) asks for it; every open server logs a warning.
+"""
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
-import os
 import sys
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+log = logging.getLogger("refine_server")
+
+_FLAGS: list[tuple[str, type, str]] = [
+    ("max-body-bytes", int, "whole request body, bytes (413 above)"),
+    ("max-pixels", int, "pixels per image (400 above)"),
+    ("max-persons", int, "persons to refine per image (422 above)"),
+    ("max-request-mib", float, "estimated working memory of one request, MiB (422 above)"),
+    ("memory-budget-mib", float, "estimated working memory of all requests in flight, MiB (429 above)"),
+    ("header-timeout-s", float, "request line + headers must arrive within this (408, closed)"),
+    ("body-idle-timeout-s", float, "longest pause while the body is read (408)"),
+    ("body-timeout-s", float, "the whole body must arrive within this (408)"),
+    ("max-batch-crops", int, "B: crops per generator call"),
+    ("max-batch-wait-ms", float, "T: batching window"),
+    ("max-queue-requests", int, "requests waiting for the generator (503 above)"),
+    ("workers", int, "generator worker threads (0 = auto)"),
+    ("torch-threads", int, "intra-op threads per worker (0 = auto)"),
+    ("io-threads", int, "decode/crop/encode threads (0 = auto)"),
+]
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = subparsers.add_parser("serve", help="serve POST /v1/refine (FastAPI + uvicorn; docs at /docs)")
-    p.add_argument("--model", default=os.environ.get("REFINE_MODEL", "default"),
-                   help="checkpoint directory or model_card.json; 'default' = refine_server/models/default; "
-                        "'identity' = no-op model for plumbing tests")  # fmt: skip
-    p.add_argument("--device", default=os.environ.get("REFINE_DEVICE", "auto"), help="auto | cpu | cuda | cuda:N")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--token", default=None, help="bearer token required on /v1/* (or env REFINE_TOKEN)")
-    p.add_argument("--max-body-bytes", type=int, default=None)
-    p.add_argument("--max-pixels", type=int, default=None)
-    p.add_argument("--max-persons", type=int, default=None)
-    p.add_argument("--max-batch-crops", type=int, default=None, help="B: crops per generator call")
-    p.add_argument("--max-batch-wait-ms", type=float, default=None, help="T: batching window")
-    p.add_argument("--max-queue-requests", type=int, default=None, help="queue limit before 503")
-    p.add_argument("--workers", type=int, default=None, help="generator worker threads (0 = auto)")
-    p.add_argument("--torch-threads", type=int, default=None, help="intra-op threads per worker (0 = auto)")
-    p.add_argument("--io-threads", type=int, default=None, help="decode/crop/encode threads (0 = auto)")
+    p = subparsers.add_parser("serve", help="serve POST /v1/refine (FastAPI + uvicorn; docs at /docs)",
+                              description=__doc__)  # fmt: skip
+    model_help = ("checkpoint directory or model_card.json; 'default' = refine_server/models/default; "
+                  "'identity' = no-op model for plumbing tests (env REFINE_MODEL)")
+    p.add_argument("--model", default=None, help=model_help)
+    p.add_argument("--device", default=None, help="auto | cpu | cuda | cuda:N (env REFINE_DEVICE)")
+    p.add_argument("--host", default=None, help="interface (default 127.0.0.1, env REFINE_HOST)")
+    p.add_argument("--port", type=int, default=None, help="TCP port (default 8000, env REFINE_PORT)")
+    p.add_argument("--token-file", type=Path, default=None,
+                   help="file holding the bearer token required on /v1/* (or env REFINE_TOKEN)")  # fmt: skip
+    p.add_argument("--allow-anonymous", action="store_true", default=None,
+                   help="serve /v1/* without a token on a non-loopback host (REFINE_ALLOW_ANONYMOUS=1)")
+    for name, kind, help_ in _FLAGS:
+        p.add_argument(f"--{name}", type=kind, default=None, help=help_)
     p.add_argument("--png-compress-level", type=int, default=None, choices=range(10), metavar="0-9",
-                   help="zlib level of the response PNG (lossless at every level)")
+                   help="zlib level of the response PNG (lossless at every level)")  # fmt: skip
+    p.add_argument("--look", default=None, choices=["auto", "harmonize", "fitted", "both", "off"],
+                   help="camera look after reinsertion: auto = the model card's choice; harmonize / fitted / both "
+                        "= the look over real-photo backgrounds; off = none (env REFINE_LOOK)")  # fmt: skip
     p.add_argument("--log-level", default="info")
     return p
 
 
+def read_token_file(path: Path) -> str:
+    """The token in ``path`` (surrounding whitespace stripped); ValueError when it is empty or unreadable."""
+    try:
+        token = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as e:
+        raise ValueError(f"cannot read --token-file {path}: {e}") from e
+    if not token:
+        raise ValueError(f"--token-file {path} is empty")
+    return token
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def settings_from_args(args: argparse.Namespace) -> Any:
+    """Settings from the environment, overridden by the flags that were given."""
+    from .settings import Settings
+
+    names = ["model", "device", "host", "port", "allow_anonymous", "png_compress_level", "look"]
+    names += [name.replace("-", "_") for name, _, _ in _FLAGS]
+    overrides: dict[str, Any] = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+    if args.token_file is not None:
+        overrides["token"] = read_token_file(args.token_file)
+    return Settings(**overrides)
+
+
+def check_access(settings: Any) -> str | None:
+    """An error message when this server must not start open; logs a warning for every open server."""
+    if settings.token_value:
+        return None
+    if not is_loopback(settings.host) and not settings.allow_anonymous:
+        return (f"refusing to serve /v1/* without a token on {settings.host}: set REFINE_TOKEN or --token-file, "
+                "or pass --allow-anonymous (REFINE_ALLOW_ANONYMOUS=1) to accept anonymous requests")  # fmt: skip
+    log.warning("no token: /v1/* accepts anonymous requests on %s:%s", settings.host, settings.port)
+    return None
+
+
+def uvicorn_config(app: Any, settings: Any, **kwargs: Any) -> uvicorn.Config:
+    """uvicorn's config for ``app``: host, port and the header timeout of ``settings``."""
+    from .protocol import with_header_timeout
+
+    return uvicorn.Config(app, host=settings.host, port=settings.port, http=with_header_timeout(
+        settings.header_timeout_s), access_log=False, **kwargs)  # fmt: skip
+
+
 def run(args: argparse.Namespace) -> int:
-    import uvicorn
+    from pydantic import ValidationError
 
     from .app import create_app, resolve_device, resolve_model_path
     from .checkpoint import CheckpointError, load_card
-    from .settings import Settings
 
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    token = args.token or os.environ.get("REFINE_TOKEN") or None
-    settings = Settings.from_env(
-        model=args.model, device=args.device, token=token, max_body_bytes=args.max_body_bytes,
-        max_pixels=args.max_pixels, max_persons=args.max_persons, max_batch_crops=args.max_batch_crops,
-        max_batch_wait_ms=args.max_batch_wait_ms, max_queue_requests=args.max_queue_requests,
-        torch_threads=args.torch_threads, workers=args.workers, io_threads=args.io_threads,
-        png_compress_level=args.png_compress_level,
-    )  # fmt: skip
+    try:
+        settings = settings_from_args(args)
+    except ValidationError as e:
+        first = e.errors()[0]
+        print(f"error: invalid setting {'.'.join(map(str, first['loc']))}: {first['msg']}", file=sys.stderr)
+        return 2
+    if (problem := check_access(settings)) is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     if settings.model != "identity":
         try:
             load_card(resolve_model_path(settings.model))
@@ -59,5 +139,5 @@ def run(args: argparse.Namespace) -> int:
     except (RuntimeError, ValueError) as e:
         print(f"error: bad --device {settings.device!r}: {e}", file=sys.stderr)
         return 2
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    uvicorn.Server(uvicorn_config(create_app(settings), settings, log_level=args.log_level)).run()
     return 0

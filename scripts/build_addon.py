@@ -9,8 +9,8 @@ The zip holds one folder, ``render_and_refine/``, so the same file installs
 * as a legacy add-on (Blender < 4.2, ``bpy.ops.preferences.addon_install``): ``bl_info`` in ``__init__.py``, and
   ``bundled_wheels.ensure_dependencies`` puts the wheels on ``sys.path`` at register time.
 
-Contents: the ``blender_addon`` package (minus tests, caches), ``_vendor/refine_client.py`` (a copy of
-``refine_server/client.py``: stdlib + requests), and ``wheels/``: ``shared_schema`` built from this repo, plus
+Contents: the ``blender_addon`` package (minus tests, caches) and ``wheels/``: ``shared_schema`` built from this
+repo (the contracts and the HTTP client, ``shared_schema.client``), plus
 pydantic, pydantic_core (per platform), annotated_types, typing_extensions, typing_inspection and the requests
 stack (requests, urllib3, idna, certifi: official Blender ships them, distribution builds may not) downloaded
 with ``pip download`` at the versions installed here (never committed; cached in ``build/wheel_cache``).
@@ -58,7 +58,7 @@ PURE_WHEELS = ["pydantic", "annotated_types", "typing_extensions", "typing_inspe
 PURE_WHEELS += ["requests", "urllib3", "idna", "certifi"]
 BINARY_WHEELS = ["pydantic_core"]
 
-EXCLUDE_DIRS = {"__pycache__", "tests", ".pytest_cache", ".ruff_cache", ".wheels_cache", "wheels", "_vendor"}
+EXCLUDE_DIRS = {"__pycache__", "tests", ".pytest_cache", ".ruff_cache", ".wheels_cache", "wheels"}
 EXCLUDE_SUFFIXES = {".pyc", ".pyo", ".blend1", ".orig", ".rej"}
 ZIP_DATE = (2024, 1, 1, 0, 0, 0)
 
@@ -70,6 +70,14 @@ def log(msg: str) -> None:
 def manifest_version() -> str:
     data = tomllib.loads((ADDON_SRC / "blender_manifest.toml").read_text(encoding="utf-8"))
     return str(data["version"])
+
+
+def project_version() -> str:
+    """``shared_schema.__version__``, the one place the version is written (read without importing)."""
+    found = re.search(r'^__version__\s*=\s*"([^"]+)"', (REPO / "shared_schema" / "__init__.py").read_text(), re.M)
+    if not found:
+        raise SystemExit("shared_schema/__init__.py has no __version__")
+    return found.group(1)
 
 
 # -- staging -----------------------------------------------------------------------------------------------------
@@ -90,18 +98,6 @@ def stage_addon(stage: Path) -> Path:
 
     shutil.copytree(ADDON_SRC, dst, ignore=ignore)
     return dst
-
-
-def vendor_client(pkg: Path) -> None:
-    src = REPO / "refine_server" / "client.py"
-    text = src.read_text(encoding="utf-8")
-    if re.search(r"^\s*from\s+\.", text, re.MULTILINE) or re.search(r"^\s*(from|import)\s+refine_server", text, re.M):
-        raise SystemExit("refine_server/client.py must stay self-contained (stdlib + requests) to be vendored")
-    vendor = pkg / "_vendor"
-    vendor.mkdir(parents=True, exist_ok=True)
-    (vendor / "__init__.py").write_text('"""Copies of modules the add-on needs, made by scripts/build_addon.py."""\n')
-    header = "# Vendored copy of refine_server/client.py, written by scripts/build_addon.py. Do not edit.\n"
-    (vendor / "refine_client.py").write_text(header + text, encoding="utf-8")
 
 
 # -- wheels ------------------------------------------------------------------------------------------------------
@@ -240,18 +236,14 @@ def build(
     stage: Path | None = None,
 ) -> Path:
     version = manifest_version()
+    if version != project_version():
+        raise SystemExit(f"blender_manifest.toml says {version}, shared_schema.__version__ {project_version()}")
     stage = stage or out_dir / ".addon_stage"
     pkg = stage_addon(stage)
-    vendor_client(pkg)
     wheel_files: list[Path] = []
     if wheels:
-        shared_version = re.search(
-            r'__version__\s*=\s*"([^"]+)"', (REPO / "shared_schema" / "__init__.py").read_text(encoding="utf-8")
-        )
-        sv = shared_version.group(1) if shared_version else "0.0.0"
-        wheel_files.append(
-            build_pure_wheel(REPO / "shared_schema", "shared_schema", sv, pkg / "wheels", ["pydantic>=2.6,<3", "numpy"])
-        )
+        requires = ["pydantic>=2.6,<3", "numpy"]
+        wheel_files.append(build_pure_wheel(REPO / "shared_schema", "shared_schema", version, pkg / "wheels", requires))
         wheel_files += collect_wheels(
             pkg / "wheels", cache or REPO / "build" / "wheel_cache", platforms, pythons, offline
         )

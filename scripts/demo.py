@@ -63,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.kill()
+    if rc == 3:  # render_batch: every image rendered, some not refined (their ids are on the line above)
+        print(f"error: refinement failed for some images; renders are kept in {args.out}", file=sys.stderr)
+        return rc
     if rc != 0:
         print(f"error: rendering failed (exit code {rc}); finished images are kept in {args.out}", file=sys.stderr)
         return rc

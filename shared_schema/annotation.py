@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from .camera import CameraModel
+from .finite import FiniteDict, StrictModel
 from .versioning import SCHEMA_VERSION, check_schema_version
 
 #: COCO-17 keypoint names, in COCO order.
@@ -25,8 +26,7 @@ Point2 = tuple[float, float]
 Point3 = tuple[float, float, float]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+_Strict = StrictModel
 
 
 class Keypoint(_Strict):
@@ -42,7 +42,7 @@ class PoseSource(_Strict):
     clip: str | None = Field(None, description="mocap clip id (standing) or None (procedural seated pose)")
     frame: int | None = None
     yaw_deg: float = 0.0
-    params: dict[str, Any] = Field(default_factory=dict, description="any other sampled pose parameters")
+    params: FiniteDict = Field(default_factory=dict, description="any other sampled pose parameters")
 
 
 class Person(_Strict):
@@ -59,14 +59,14 @@ class Person(_Strict):
     keypoints: list[Keypoint] = Field(description="COCO-17 keypoints, COCO order")
     keypoints_3d: list[Point3] = Field(default_factory=list, description="COCO-17 joints in world metres")
     area: int = Field(ge=0, description="visible mask pixels")
-    segmentation: dict[str, Any] | None = Field(
+    segmentation: FiniteDict | None = Field(
         None, description="visible mask as compressed COCO RLE {size: [h, w], counts: str}"
     )
     visible_fraction: float = Field(ge=0.0, le=1.0, description="visible pixels / pixels with no occluder")
     position: Point2 = Field(description="floor position in metres")
     pose: PoseSource
-    phenotype: dict[str, Any] = Field(default_factory=dict)
-    appearance: dict[str, Any] = Field(default_factory=dict)
+    phenotype: FiniteDict = Field(default_factory=dict)
+    appearance: FiniteDict = Field(default_factory=dict)
 
     @field_validator("keypoints")
     @classmethod
@@ -90,13 +90,19 @@ class Lighting(_Strict):
     sun_azimuth_deg: float
     color_temperature_k: float
     world_strength: float
-    area_lights: list[dict[str, Any]] = Field(default_factory=list)
+    area_lights: list[FiniteDict] = Field(default_factory=list)
+    sun_angle_deg: float | None = Field(None, description="angular diameter of the sun/key light (shadow softness)")
+    panels: list[FiniteDict] = Field(default_factory=list, description="ceiling panels (procedural rooms)")
+    environment: FiniteDict = Field(default_factory=dict, description="world light: kind and parameters")
+    photo_estimate: FiniteDict | None = Field(None, description="light estimated from the background photo")
+    white_balance_gains: tuple[float, float, float] | None = Field(None, description="camera RGB gains applied")
+    exposure_ev: float | None = Field(None, description="camera exposure applied to the render, stops")
 
 
 class Background(_Strict):
     mode: Literal["procedural", "photo"]
     photo: str | None = None
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: FiniteDict = Field(default_factory=dict)
 
 
 class RenderInfo(_Strict):
@@ -131,7 +137,7 @@ class SceneAnnotation(_Strict):
     background: Background | None = None
     render: RenderInfo | None = None
     generator: GeneratorInfo
-    sampled: dict[str, Any] = Field(default_factory=dict, description="every other sampled parameter")
+    sampled: FiniteDict = Field(default_factory=dict, description="every other sampled parameter")
 
     _check_version = field_validator("schema_version")(check_schema_version)
 

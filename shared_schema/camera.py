@@ -60,7 +60,7 @@ def euler_xyz_matrix(angles_deg: tuple[float, float, float] | list[float]) -> np
 class CameraModel(BaseModel):
     """A calibrated camera: lens, image size and pose. ``project``/``unproject`` are exact inverses."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     projection: Projection = "fisheye_equidistant"
     width: int = Field(640, ge=8, le=16384, description="image width in pixels")

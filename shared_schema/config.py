@@ -12,17 +12,17 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from .camera import CameraModel
 from .distributions import Distribution, IntRange, Normal, Uniform
+from .finite import StrictModel
 from .versioning import SCHEMA_VERSION, check_schema_version
 
 Point2 = tuple[float, float]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+_Strict = StrictModel
 
 
 class ObstacleSpec(_Strict):
@@ -50,11 +50,26 @@ class ObstacleSpec(_Strict):
         return self
 
 
+#: Most people one frame may hold (standing.high + sitting.high): crowds with mutual occlusion, bounded.
+MAX_PEOPLE = 30
+
+
 class PeopleConfig(_Strict):
+    """How many people a frame holds (thesis defaults: standing U(0, 4), sitting U(1, 5); up to MAX_PEOPLE)."""
+
     standing: IntRange = IntRange(low=0, high=4)
     sitting: IntRange = IntRange(low=1, high=5)
     max_placement_attempts: int = Field(200, ge=1, le=100_000, description="rejection-sampling tries per person")
-    min_visible_fraction: float = Field(0.0, ge=0.0, le=1.0)
+    min_visible_fraction: float = Field(
+        0.0, ge=0.0, le=1.0, description="people the camera sees less than this share of (behind furniture or "
+        "others) are removed from the scene before rendering; 0 keeps everyone",
+    )  # fmt: skip
+
+    @model_validator(mode="after")
+    def _bounded(self) -> PeopleConfig:
+        if self.standing.high + self.sitting.high > MAX_PEOPLE:
+            raise ValueError(f"standing.high + sitting.high must be <= {MAX_PEOPLE} people per frame")
+        return self
 
 
 APPEARANCE_DEFAULTS_PATH = Path(__file__).resolve().parent / "appearance_defaults.json"
@@ -220,27 +235,88 @@ class PhenotypeRanges(_Strict):
         return v
 
 
+class CeilingPanels(_Strict):
+    """Procedural rooms: ceiling light panels on a square grid, as in offices and shops."""
+
+    spacing_m: Distribution = Uniform(low=1.8, high=3.0)
+    size_m: Distribution = Uniform(low=0.5, high=1.2)
+    power_w: Distribution = Uniform(low=60.0, high=200.0)
+    temperature_jitter_k: float = Field(150.0, ge=0.0, le=2000.0, description="per-panel N(0, sd) around the room")
+
+
+class PhotoLightMatch(_Strict):
+    """Photo mode: colour temperature and exposure follow the photo; a key light casts the shadows."""
+
+    match_photo: bool = Field(True, description="estimate colour temperature and exposure from the photo")
+    temperature_jitter_k: float = Field(200.0, ge=0.0, le=3000.0, description="N(0, sd) around the estimate")
+    key_elevation_deg: Distribution = Uniform(low=55.0, high=90.0)
+    key_azimuth_deg: Distribution = Uniform(low=0.0, high=360.0)
+    key_softness_deg: Distribution = Uniform(low=5.0, high=40.0)
+    key_share: Distribution = Uniform(low=0.4, high=0.8)
+    floor_albedo: float = Field(0.35, gt=0.0, le=1.0, description="assumed albedo of the photo's floor")
+
+
+class CameraResponse(_Strict):
+    """Procedural rooms: the camera's automatic white balance and exposure applied to the rendered frame."""
+
+    white_balance: Distribution = Uniform(low=0.7, high=1.0)
+    exposure_target: Distribution = Uniform(low=0.14, high=0.22)
+
+
 class LightingRanges(_Strict):
+    """Lights. Procedural rooms: a sun, ceiling panels, optional extra area lamps, a uniform world, then the
+    camera's white balance and exposure. Photo mode: a key light and an environment derived from the photo,
+    colour temperature and exposure estimated from it (``photo``)."""
+
     sun_strength: Distribution = Uniform(low=1.0, high=4.0)
     sun_elevation_deg: Distribution = Uniform(low=35.0, high=85.0)
     sun_azimuth_deg: Distribution = Uniform(low=0.0, high=360.0)
-    color_temperature_k: Distribution = Uniform(low=3000.0, high=6500.0)
-    area_lights: IntRange = IntRange(low=1, high=3)
+    color_temperature_k: Distribution = Uniform(low=3500.0, high=6500.0)
+    area_lights: IntRange = IntRange(low=0, high=1)
     area_power_w: Distribution = Uniform(low=100.0, high=600.0)
     world_strength: Distribution = Uniform(low=0.2, high=0.8)
+    panels: CeilingPanels = CeilingPanels()
+    photo: PhotoLightMatch = PhotoLightMatch()
+    camera: CameraResponse = CameraResponse()
+
+
+class PhotoLayout(_Strict):
+    """``<photo>.json`` beside a background photo: the obstacles (and optionally the floor) of that view; they
+    replace the config's for images on that photo."""
+
+    obstacles: list[ObstacleSpec] = Field(default_factory=list, max_length=256)
+    floor: list[Point2] | None = Field(None, min_length=3, max_length=256)
+
+
+MAX_PHOTOS = 100_000
 
 
 class BackgroundConfig(_Strict):
     mode: Literal["procedural", "photo"] = "procedural"
     photo: str | None = Field(None, description="fisheye photo of the empty room by the same camera (photo mode)")
+    photos: str | list[str] | None = Field(
+        None, description="photo mode: a folder of photos or a list, image i uses photo i mod N (sorted by name); "
+        "each may have <photo>.json (a PhotoLayout) beside it",
+    )  # fmt: skip
     floor_colors: list[tuple[float, float, float]] = Field(
         default_factory=lambda: [(0.55, 0.5, 0.45), (0.35, 0.35, 0.38), (0.7, 0.68, 0.62), (0.25, 0.2, 0.17)]
     )
 
+    @field_validator("photos")
+    @classmethod
+    def _photos(cls, v: str | list[str] | None) -> str | list[str] | None:
+        if isinstance(v, list) and not 1 <= len(v) <= MAX_PHOTOS:
+            raise ValueError(f"photos: give 1 to {MAX_PHOTOS} paths")
+        if isinstance(v, str) and not v:
+            raise ValueError("photos: empty folder name")
+        return v
+
     @model_validator(mode="after")
     def _photo(self) -> BackgroundConfig:
-        if self.mode == "photo" and not self.photo:
-            raise ValueError("background.photo is required when mode is 'photo'")
+        if self.mode == "photo" and not (self.photo or self.photos):
+            raise ValueError("background.photo or background.photos is required when mode is 'photo'")
+        if self.photo and self.photos:
+            raise ValueError("give background.photo or background.photos, not both")
         return self
 
 

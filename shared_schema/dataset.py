@@ -20,7 +20,7 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,12 @@ def _default_file_mode() -> int:
     return 0o666 & ~umask
 
 
+#: Fault-test seam: when set, called as ``hook(tmp, final)`` after the data is in the temporary file and before
+#: it is fsynced and renamed (tests/scene/test_crash_safety.py pauses a writer here and SIGKILLs it). Never set
+#: in production.
+FAULT_HOOK: Callable[[Path, Path], None] | None = None
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it is fsynced, given the usual file mode and renamed
@@ -49,6 +55,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
+        if FAULT_HOOK is not None:
+            FAULT_HOOK(tmp, path)
         if tmp.exists():
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())

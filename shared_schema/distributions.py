@@ -24,7 +24,7 @@ def rng_for(seed: int, *keys: str | int) -> np.random.Generator:
 class Uniform(BaseModel):
     """U(low, high)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     kind: Literal["uniform"] = "uniform"
     low: float
     high: float
@@ -42,7 +42,7 @@ class Uniform(BaseModel):
 class Normal(BaseModel):
     """N(mean, std), optionally clipped to [low, high]."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     kind: Literal["normal"] = "normal"
     mean: float
     std: float = Field(ge=0.0)
@@ -64,7 +64,7 @@ Distribution = Annotated[Union[Uniform, Normal], Field(discriminator="kind")]
 class IntRange(BaseModel):
     """Integer drawn uniformly from ``[low, high]`` inclusive (the thesis's U(a, b) for counts)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     low: int = Field(ge=0)
     high: int = Field(ge=0)
 

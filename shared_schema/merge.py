@@ -129,26 +129,14 @@ def _short(ids: Sequence[str], limit: int = 20) -> str:
     return shown + (f", ... ({len(ids) - limit} more)" if len(ids) > limit else "")
 
 
-def merge_shards(
-    shards: Iterable[str | Path],
-    out: str | Path,
-    *,
-    expect_count: int | None = None,
-    seed: int | None = None,
-    link: bool = False,
-) -> MergeReport:
-    """Merge the complete images of ``shards`` into ``out`` and rewrite its indexes (see the module docstring).
-
-    Raises :class:`MergeError` on bad input or conflicting duplicates, before anything is written.
-    """
+def _check_inputs(shard_dirs: list[Path], out: Path, expect_count: int | None, seed: int | None) -> None:
+    """Raise :class:`MergeError` for bad arguments or folders (before anything is read or written)."""
     if (expect_count is None) != (seed is None):
         raise MergeError("--expect-count and --seed go together (expected ids are image_id_for(seed, i), i < count)")
     if expect_count is not None and expect_count < 0:
         raise MergeError("--expect-count must be >= 0")
     if seed is not None and seed < 0:
         raise MergeError("--seed must be >= 0")
-    out = Path(out)
-    shard_dirs = [Path(s) for s in shards]
     if not shard_dirs:
         raise MergeError("no shard folders given")
     if out.exists() and not out.is_dir():
@@ -166,8 +154,9 @@ def merge_shards(
         if not (s / ANNOTATIONS).is_dir() and not (s / IMAGES).is_dir():
             raise MergeError(f"{s} is not a dataset folder (no {ANNOTATIONS}/ or {IMAGES}/ inside)")
 
-    report = MergeReport()
-    # id -> (shard, files) of its first occurrence; later occurrences must be identical.
+
+def _collect_sources(shard_dirs: list[Path], report: MergeReport) -> dict[str, tuple[Path, dict[str, Path]]]:
+    """id -> (shard, files) of its first complete occurrence; later occurrences must be identical."""
     sources: dict[str, tuple[Path, dict[str, Path]]] = {}
     for s in shard_dirs:
         incomplete = _incomplete_ids(s)
@@ -187,8 +176,12 @@ def merge_shards(
                 report.duplicates += 1
                 continue
             sources[image_id] = (s, files)
+    return sources
 
-    # Ids already merged into --out earlier must agree too.
+
+def _plan_copies(sources: dict[str, tuple[Path, dict[str, Path]]], out: Path,
+                 report: MergeReport) -> list[tuple[str, dict[str, Path]]]:  # fmt: skip
+    """The (id, files) not yet in ``out``; ids already merged into ``out`` earlier must agree."""
     to_copy: list[tuple[str, dict[str, Path]]] = []
     for image_id, (s, files) in sorted(sources.items()):
         existing = _files(out, image_id) if out.is_dir() else {}
@@ -202,18 +195,35 @@ def merge_shards(
             report.already_present += 1
             continue
         to_copy.append((image_id, files))
+    return to_copy
 
+
+def merge_shards(
+    shards: Iterable[str | Path],
+    out: str | Path,
+    *,
+    expect_count: int | None = None,
+    seed: int | None = None,
+    link: bool = False,
+) -> MergeReport:
+    """Merge the complete images of ``shards`` into ``out`` and rewrite its indexes (see the module docstring).
+
+    Raises :class:`MergeError` on bad input or conflicting duplicates, before anything is written.
+    """
+    out = Path(out)
+    shard_dirs = [Path(s) for s in shards]
+    _check_inputs(shard_dirs, out, expect_count, seed)
+    report = MergeReport()
+    to_copy = _plan_copies(_collect_sources(shard_dirs, report), out, report)
     out.mkdir(parents=True, exist_ok=True)
     for image_id, files in to_copy:
         for part in _PARTS:  # annotation last
             if part in files:
                 _place(files[part], out / part / f"{image_id}{_SUFFIX[part]}", link)
         report.copied += 1
-
     report.counts = write_indexes(out)
     report.merged = complete_ids(out)
     _check_coco_ids(out)
-
     if expect_count is not None and seed is not None:
         expected = {image_id_for(seed, i) for i in range(expect_count)}
         have = set(report.merged)

@@ -14,7 +14,7 @@ from shared_schema.coco import decode_rle
 from shared_schema.dataset import REPORT_FILE, DatasetPaths, atomic_write_bytes, atomic_write_text, load_annotations
 from shared_schema.geometry import rotated_box_corners
 
-from ..scene.png import encode_png
+from .png import encode_png
 
 OVERLAYS = "report_overlays"
 _PALETTE = np.array([[230, 25, 75], [60, 180, 75], [255, 225, 25], [0, 130, 200], [245, 130, 48], [145, 30, 180],

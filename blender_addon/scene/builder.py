@@ -19,6 +19,8 @@ from mathutils.bvhtree import BVHTree
 
 from shared_schema.distributions import rng_for
 
+from ..core.backgrounds import choose_photo
+from ..core.lighting import kelvin_to_rgb  # noqa: F401  (re-exported: moved to core.lighting)
 from ..core.placement import (
     FloorObstacle,
     PlacementError,
@@ -30,6 +32,7 @@ from ..core.placement import (
 )
 from . import compat
 from .camera import add_camera
+from .lighting import add_lights
 
 SCENE_NAME = "R2_Scene"
 #: Posed-mesh (narrow phase) checks per person before giving up; each builds a body (~0.2 s).
@@ -81,7 +84,8 @@ class BuiltScene:
     device: str = "CPU"
     timings: dict = field(default_factory=dict)
     person_bvh: list = field(default_factory=list)
-    exposure: float = -2.0
+    exposure: float = -2.0  # stops applied to the rendered light (photo mode: matched to the photo)
+    camera_response: dict = field(default_factory=dict)  # procedural: white balance and auto-exposure target
     frame: int = FRAME
 
 
@@ -89,18 +93,6 @@ class BuiltScene:
 def human_yaw(facing_deg: float) -> float:
     """The humans package's yaw (0 = facing -Y, counter-clockwise) of a facing direction (0 = +X)."""
     return round((facing_deg + 90.0) % 360.0, 6)
-
-
-def kelvin_to_rgb(kelvin: float) -> tuple[float, float, float]:
-    """Linear RGB of a black body (Tanner Helland's fit, then sRGB → linear), max component 1."""
-    t = kelvin / 100.0
-    r = 255.0 if t <= 66 else 329.698727446 * ((t - 60) ** -0.1332047592)
-    g = 99.4708025861 * math.log(t) - 161.1195681661 if t <= 66 else 288.1221695283 * ((t - 60) ** -0.0755148492)
-    b = 255.0 if t >= 66 else (0.0 if t <= 19 else 138.5177312231 * math.log(t - 10) - 305.0447927307)
-    srgb = [min(255.0, max(0.0, c)) / 255.0 for c in (r, g, b)]
-    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in srgb]
-    m = max(lin)
-    return (lin[0] / m, lin[1] / m, lin[2] / m)
 
 
 def _material(name: str, color, roughness: float = 0.6):
@@ -167,31 +159,39 @@ def obstacle_mesh(ob: FloorObstacle):
     return me
 
 
+def world_triangles(ob, depsgraph) -> tuple[np.ndarray, np.ndarray] | None:
+    """World vertices (N, 3) and triangles (T, 3) of an object's evaluated (posed) mesh; None when empty."""
+    if ob.type != "MESH":
+        return None
+    ev = ob.evaluated_get(depsgraph)
+    me = ev.to_mesh()
+    try:
+        me.calc_loop_triangles()
+        nv, nt = len(me.vertices), len(me.loop_triangles)
+        if nv == 0 or nt == 0:
+            return None
+        co = np.empty(nv * 3, dtype=np.float64)
+        me.vertices.foreach_get("co", co)
+        tris = np.empty(nt * 3, dtype=np.int64)
+        me.loop_triangles.foreach_get("vertices", tris)
+        mw = np.array(ev.matrix_world, dtype=np.float64)
+    finally:
+        ev.to_mesh_clear()
+    return co.reshape(-1, 3) @ mw[:3, :3].T + mw[:3, 3], tris.reshape(-1, 3)
+
+
 def bvh_of_objects(objects, depsgraph) -> BVHTree | None:
     """A BVH of the evaluated (posed) meshes of ``objects`` in world coordinates (triangles)."""
     all_verts: list[np.ndarray] = []
     all_tris: list[np.ndarray] = []
     base = 0
     for ob in objects:
-        if ob.type != "MESH":
+        got = world_triangles(ob, depsgraph)
+        if got is None:
             continue
-        ev = ob.evaluated_get(depsgraph)
-        me = ev.to_mesh()
-        try:
-            me.calc_loop_triangles()
-            nv, nt = len(me.vertices), len(me.loop_triangles)
-            if nv == 0 or nt == 0:
-                continue
-            co = np.empty(nv * 3, dtype=np.float64)
-            me.vertices.foreach_get("co", co)
-            tris = np.empty(nt * 3, dtype=np.int64)
-            me.loop_triangles.foreach_get("vertices", tris)
-            mw = np.array(ev.matrix_world, dtype=np.float64)
-        finally:
-            ev.to_mesh_clear()
-        all_verts.append(co.reshape(-1, 3) @ mw[:3, :3].T + mw[:3, 3])
-        all_tris.append(tris.reshape(-1, 3) + base)
-        base += nv
+        all_verts.append(got[0])
+        all_tris.append(got[1] + base)
+        base += len(got[0])
     if not all_tris:
         return None
     return BVHTree.FromPolygons(np.concatenate(all_verts).tolist(), np.concatenate(all_tris).tolist(),
@@ -226,13 +226,28 @@ def _remove_scene(old) -> None:
     if world is not None and world.users == 0:
         bpy.data.worlds.remove(world)
     for coll in (bpy.data.meshes, bpy.data.materials, bpy.data.actions, bpy.data.armatures, bpy.data.lights,
-                 bpy.data.cameras):  # fmt: skip
+                 bpy.data.cameras, bpy.data.images, bpy.data.worlds):  # fmt: skip
         orphans = [d for d in coll if d.users == 0 and d.name.startswith(_OWNED_PREFIXES)]
         if orphans:
             bpy.data.batch_remove(orphans)
 
 
 _OWNED_PREFIXES = ("R2_", "obstacle_", "person_", "stool_")
+
+
+def _drop_cached_datablocks() -> None:
+    """Remove datablocks a previous image left for reuse (the humans package's pre-skinned body template).
+
+    Copies of a reused template carry state from earlier images (measured: with the template kept, image 2 of
+    ``--seed 5`` differed in 8 of 9,216 pixels between a fresh process and one that rendered images 0 and 1
+    first), so every image starts from the same Blender data; rebuilding the template costs ~0.12 s."""
+    try:
+        from ..humans.build import TEMPLATE_NAME
+    except ImportError:  # pragma: no cover - humans package without a template
+        return
+    me = bpy.data.meshes.get(TEMPLATE_NAME)
+    if me is not None and me.users == 0:
+        bpy.data.meshes.remove(me)
 
 
 def new_scene():
@@ -247,6 +262,7 @@ def new_scene():
         window.scene = scene
     if old is not None:
         _remove_scene(old)
+    _drop_cached_datablocks()
     return scene
 
 
@@ -299,54 +315,6 @@ def setup_render(scene, built: BuiltScene, config, samples: int) -> None:
     scene.frame_set(FRAME)
 
 
-def add_lights(scene, config, seed: int) -> dict:
-    rng = rng_for(seed, "lighting")
-    lr = config.lighting
-    kelvin = lr.color_temperature_k.sample(rng)
-    color = kelvin_to_rgb(kelvin)
-    sun_strength = lr.sun_strength.sample(rng)
-    elev = lr.sun_elevation_deg.sample(rng)
-    azim = lr.sun_azimuth_deg.sample(rng)
-    world_strength = lr.world_strength.sample(rng)
-    sun = bpy.data.lights.new("R2_Sun", "SUN")
-    sun.energy = sun_strength
-    sun.color = color
-    sun.angle = math.radians(2.0)
-    ob = bpy.data.objects.new("R2_Sun", sun)
-    # a sun at elevation e, azimuth a shines along -(cos e cos a, cos e sin a, sin e)
-    ob.rotation_euler = (0.0, math.radians(90.0 - elev), math.radians(azim))
-    scene.collection.objects.link(ob)
-    floor = as_poly(config.floor)
-    lo, hi = floor.min(0), floor.max(0)
-    areas = []
-    for i in range(lr.area_lights.sample(rng)):
-        power = lr.area_power_w.sample(rng)
-        pos = (float(rng.uniform(lo[0], hi[0])) * 0.8, float(rng.uniform(lo[1], hi[1])) * 0.8)
-        size = float(rng.uniform(0.4, 1.5))
-        k = float(rng.uniform(lr.color_temperature_k.low if hasattr(lr.color_temperature_k, "low") else 3000,
-                              kelvin + 1.0))  # fmt: skip
-        light = bpy.data.lights.new(f"R2_Area{i}", "AREA")
-        light.energy = power
-        light.size = size
-        light.color = kelvin_to_rgb(k)
-        lo_ = bpy.data.objects.new(f"R2_Area{i}", light)
-        lo_.location = (pos[0], pos[1], min(2.9, config.camera.position[2] - 0.05))
-        scene.collection.objects.link(lo_)
-        areas.append({"position": [round(pos[0], 4), round(pos[1], 4)], "power_w": round(power, 3),
-                      "size_m": round(size, 4), "color_temperature_k": round(k, 1)})  # fmt: skip
-    world = bpy.data.worlds.new("R2_World")
-    compat.ensure_nodes(world)
-    bg = world.node_tree.nodes.get("Background")
-    bg.inputs[0].default_value = (*color, 1.0)
-    bg.inputs[1].default_value = world_strength
-    scene.world = world
-    return {
-        "sun_strength": round(sun_strength, 4), "sun_elevation_deg": round(elev, 3),
-        "sun_azimuth_deg": round(azim, 3), "color_temperature_k": round(kelvin, 1),
-        "world_strength": round(world_strength, 4), "area_lights": areas,
-    }  # fmt: skip
-
-
 def add_room(scene, config, built: BuiltScene, obstacles: list[FloorObstacle], seed: int) -> list:
     """Floor (+ walls in procedural mode) and furniture. Returns the obstacle objects (for the narrow phase)."""
     rng = rng_for(seed, "background")
@@ -366,13 +334,15 @@ def add_room(scene, config, built: BuiltScene, obstacles: list[FloorObstacle], s
     fcol = tuple(float(c) for c in colors[int(rng.integers(len(colors)))]) if colors else (0.5, 0.5, 0.5)
     jitter = rng.uniform(-0.05, 0.05, 3)
     fcol = tuple(float(np.clip(c + j, 0.02, 0.95)) for c, j in zip(fcol, jitter, strict=True))
-    me.materials.append(_material("R2_FloorMat", fcol, float(rng.uniform(0.3, 0.9))))
+    rough = float(rng.uniform(0.3, 0.9))
+    me.materials.append(_material("R2_FloorMat", fcol, rough))
+    params["floor_color"] = [round(c, 4) for c in fcol]
+    params["floor_roughness"] = round(rough, 4)
     if photo:
         floor.is_shadow_catcher = True
         params["shadow_catcher"] = True
     else:
-        params["floor_color"] = [round(c, 4) for c in fcol]
-        wcol = tuple(float(c) for c in rng.uniform(0.55, 0.9, 3))
+        wcol = near_neutral(rng, float(rng.uniform(0.55, 0.9)), WALL_TINT)
         params["wall_color"] = [round(c, 4) for c in wcol]
         bm = bmesh.new()
         poly = as_poly(config.floor)
@@ -390,6 +360,7 @@ def add_room(scene, config, built: BuiltScene, obstacles: list[FloorObstacle], s
         wme.materials.append(_material("R2_WallMat", wcol, 0.8))
         scene.collection.objects.link(walls)
     obstacle_objs = []
+    colors: dict[str, list[float]] = {}
     for ob in obstacles:
         me = obstacle_mesh(ob)
         o = bpy.data.objects.new(f"R2_Obstacle_{ob.name}", me)
@@ -398,16 +369,40 @@ def add_room(scene, config, built: BuiltScene, obstacles: list[FloorObstacle], s
             o.is_holdout = True
             o.visible_shadow = False
         else:
-            col = tuple(float(c) for c in rng_for(seed, "obstacle", ob.name).uniform(0.1, 0.7, 3))
+            col = obstacle_color(seed, ob.name)
             me.materials.append(_material(f"R2_Mat_{ob.name}", col, 0.5))
+            colors[ob.name] = [round(c, 4) for c in col]
         obstacle_objs.append(o)
-    built.background = {"mode": config.background.mode, "photo": config.background.photo, "params": params}
+    params["obstacle_colors"] = colors
+    built.background = {"mode": config.background.mode, "photo": built.background.get("photo"),
+                        "params": {**built.background.get("params", {}), **params}}  # fmt: skip
     return obstacle_objs
+
+
+#: Painted walls are white, grey or beige: a grey level with a small per-channel tint.
+WALL_TINT = 0.04
+#: Linear albedos of office furniture: light and dark wood, white, light and dark grey, black, muted blue/green.
+FURNITURE_COLORS = ((0.45, 0.3, 0.18), (0.2, 0.12, 0.07), (0.75, 0.74, 0.7), (0.4, 0.4, 0.4), (0.15, 0.15, 0.16),
+                    (0.04, 0.04, 0.045), (0.12, 0.17, 0.28), (0.16, 0.22, 0.17))  # fmt: skip
+
+
+def near_neutral(rng, level: float, tint: float) -> tuple[float, float, float]:
+    c = np.clip(level + rng.uniform(-tint, tint, 3), 0.02, 0.95)
+    return (float(c[0]), float(c[1]), float(c[2]))
+
+
+def obstacle_color(seed: int, name: str) -> tuple[float, float, float]:
+    """The colour of a rendered (procedural or generated) obstacle, drawn from ``rng_for(seed, "obstacle",
+    name)``: a furniture colour with a small jitter."""
+    rng = rng_for(seed, "obstacle", name)
+    base = np.asarray(FURNITURE_COLORS[int(rng.integers(len(FURNITURE_COLORS)))])
+    c = np.clip(base * rng.uniform(0.85, 1.15) + rng.uniform(-0.02, 0.02, 3), 0.01, 0.95)
+    return (float(c[0]), float(c[1]), float(c[2]))
 
 
 def load_photo(path: str, width: int, height: int) -> np.ndarray:
     """The background photo as linear RGB (H, W, 3), top row first, resampled (nearest) to the render size."""
-    from .png import srgb_to_linear
+    from ..core.png import srgb_to_linear
 
     img = bpy.data.images.load(str(path), check_existing=False)
     try:
@@ -472,8 +467,10 @@ def place_people(scene, config, built: BuiltScene, obstacles: list[FloorObstacle
                     tried_seats.add(seat.name)
                     mesh = obstacle_mesh(seat)
                     o = bpy.data.objects.new(f"R2_Obstacle_{seat.name}", mesh)
-                    col = tuple(float(v) for v in rng_for(seed, "obstacle", seat.name).uniform(0.1, 0.7, 3))
+                    col = obstacle_color(seed, seat.name)
                     mesh.materials.append(_material(f"R2_Mat_{seat.name}", col, 0.5))
+                    built.background["params"].setdefault("obstacle_colors", {})[seat.name] = [
+                        round(c, 4) for c in col]
                     coll.objects.link(o)
                     obstacles.append(seat)
                     by_name[seat.name] = seat
@@ -546,21 +543,58 @@ def place_people(scene, config, built: BuiltScene, obstacles: list[FloorObstacle
     built.person_bvh = person_bvh
 
 
-def build(config, seed: int, *, resolution: int | None = None, samples: int | None = None) -> BuiltScene:
+def drop_hidden(built, min_fraction: float) -> None:
+    """``people.min_visible_fraction``: remove people the camera sees less than that (before rendering)."""
+    from .visibility import drop_hidden_people
+
+    person_obs = {ob.name for h in built.persons for ob in h.objects}
+    occluders = [o for o in built.scene.objects if o.type == "MESH" and o.name not in person_obs
+                 and o.name != "R2_Floor"]  # fmt: skip
     t0 = time.perf_counter()
+    dropped = drop_hidden_people(built, occluders, min_fraction)
+    built.timings["visibility_s"] = time.perf_counter() - t0
+    built.sampled["min_visible_fraction"] = min_fraction
+    built.sampled["dropped_persons"] = dropped
+
+
+def room_config(config, choice):
+    """The config of one image's room: a photo's layout (obstacles, floor) replaces the config's."""
+    if choice is None or choice.layout is None:
+        return config
+    upd: dict[str, Any] = {"obstacles": choice.layout.obstacles}
+    if choice.layout.floor is not None:
+        upd["floor"] = choice.layout.floor
+    return config.model_copy(update=upd)
+
+
+def build(config, seed: int, *, index: int = 0, resolution: int | None = None,
+          samples: int | None = None) -> BuiltScene:  # fmt: skip
+    """Build image ``index`` (which background photo it uses) of a run, drawn from ``seed``."""
+    t0 = time.perf_counter()
+    choice = choose_photo(config.background, index)
+    room = room_config(config, choice)
     camera = scaled_camera(config.camera, resolution)
     n_samples = int(samples or config.render.samples)
     scene = new_scene()
     built = BuiltScene(scene=scene, config=config, camera=camera, seed=int(seed), samples=n_samples)
-    setup_render(scene, built, config, n_samples)
+    if choice is not None:
+        built.background = {"photo": choice.path, "params": {
+            "photo_index": choice.index, "photo_count": choice.count, "layout": choice.layout_path}}  # fmt: skip
+        built.photo_linear = load_photo(choice.path, camera.width, camera.height)
+    setup_render(scene, built, room, n_samples)
     add_camera(scene, camera)
-    built.lighting = add_lights(scene, config, seed)
-    obstacles = config_obstacles(config)
-    obstacle_objs = add_room(scene, config, built, obstacles, seed)
-    if config.background.mode == "photo":
-        built.photo_linear = load_photo(config.background.photo, camera.width, camera.height)
-    place_people(scene, config, built, obstacles, obstacle_objs)
+    lights = add_lights(scene, room, seed, built.photo_linear, camera)
+    built.lighting = lights.record
+    built.camera_response = lights.camera_response
+    if lights.exposure_ev is not None:
+        built.exposure = lights.exposure_ev
+        scene.view_settings.exposure = built.exposure
+    obstacles = config_obstacles(room)
+    obstacle_objs = add_room(scene, room, built, obstacles, seed)
+    place_people(scene, room, built, obstacles, obstacle_objs)
     built.obstacles = obstacles
+    if room.people.min_visible_fraction > 0:
+        drop_hidden(built, room.people.min_visible_fraction)
     scene.frame_set(FRAME)
     built.timings["assembly_s"] = time.perf_counter() - t0
     return built

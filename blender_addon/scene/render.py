@@ -18,9 +18,11 @@ from collections.abc import Iterator
 import bpy
 import numpy as np
 
+from ..core.exr import find_channel, read_exr
+from ..core.lighting import auto_exposure_ev, white_balance_gains
+from ..core.png import linear_to_srgb8
 from . import compat
-from .exr import find_channel, read_exr
-from .png import linear_to_srgb8
+from .lighting import circle_mask
 
 #: Exposure (stops) applied to the rendered light before the Standard view transform: the config's light
 #: strengths are physical-ish watts, which a Standard transform at exposure 0 clips indoors.
@@ -96,9 +98,21 @@ def render_passes(built) -> dict[str, np.ndarray]:
 
 
 def composite(built, passes: dict[str, np.ndarray]) -> np.ndarray:
-    """Final 8-bit sRGB image (H, W, 3)."""
+    """Final 8-bit sRGB image (H, W, 3). Photo mode: the render at the photo-matched exposure over the photo.
+    Procedural: the camera's white balance and auto exposure (``built.camera_response``), recorded in
+    ``built.lighting`` (``white_balance_gains``, ``exposure_ev``)."""
     rgba = passes["rgba"]
-    rgb = rgba[..., :3] * float(2.0 ** built.exposure)
+    rgb = rgba[..., :3]
+    if built.photo_linear is None and built.camera_response:
+        resp = built.camera_response
+        gains = white_balance_gains(resp["kelvin"], float(np.clip(resp["white_balance"], 0.0, 1.0)))
+        rgb = rgb * np.asarray(gains, dtype=rgb.dtype)
+        built.exposure = auto_exposure_ev(rgb, resp["target"], circle_mask(built.camera))
+        built.lighting["white_balance_gains"] = [round(g, 5) for g in gains]
+        with contextlib.suppress(Exception):  # Blender's own view shows the same exposure
+            built.scene.view_settings.exposure = built.exposure
+    built.lighting["exposure_ev"] = round(float(built.exposure), 5)
+    rgb = rgb * float(2.0 ** built.exposure)
     if built.photo_linear is not None:
         alpha = rgba[..., 3:4]
         sc = passes.get("shadow_catcher")
@@ -117,45 +131,7 @@ def instance_map(built, passes: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def unoccluded_areas(built) -> list[int]:
-    """Pixels each person would cover with no occluder: cast each pixel ray in the person's projected
-    bounding box against that person's own BVH (same pixel-centre sampling as the index pass)."""
-    cam = built.camera
-    origin = np.asarray(cam.position, dtype=np.float64)
-    out = []
-    from .builder import bvh_of_objects, scene_depsgraph
+    """Pixels each person would cover with no occluder (see :mod:`.visibility`)."""
+    from .visibility import unoccluded_areas as areas
 
-    for i, handle in enumerate(built.persons):
-        bvh = built.person_bvh[i] if i < len(built.person_bvh) else None
-        if bvh is None:  # not needed by the placement's narrow phase: build it now
-            bvh = bvh_of_objects(handle.objects, scene_depsgraph(built.scene))
-        if bvh is None:
-            out.append(0)
-            continue
-        verts = handle.world_vertices()
-        if len(verts) > 4000:
-            verts = verts[:: max(1, len(verts) // 4000)]
-        px = cam.project(verts)
-        px = px[np.isfinite(px).all(axis=1)]
-        if len(px) == 0:
-            out.append(0)
-            continue
-        c0, r0 = np.floor(px.min(0)).astype(int) - 2
-        c1, r1 = np.ceil(px.max(0)).astype(int) + 2
-        c0, r0 = max(c0, 0), max(r0, 0)
-        c1, r1 = min(c1, cam.width), min(r1, cam.height)
-        if c1 <= c0 or r1 <= r0:
-            out.append(0)
-            continue
-        cc, rr = np.meshgrid(np.arange(c0, c1) + 0.5, np.arange(r0, r1) + 0.5)
-        dirs = cam.unproject(np.stack([cc.ravel(), rr.ravel()], axis=1))
-        ok = np.isfinite(dirs).all(axis=1)
-        from mathutils import Vector
-
-        o = Vector(origin)
-        hits = 0
-        ray_cast = bvh.ray_cast
-        for d in dirs[ok]:
-            if ray_cast(o, Vector(d))[0] is not None:
-                hits += 1
-        out.append(hits)
-    return out
+    return areas(built)

@@ -79,13 +79,13 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
     from refine_server.checkpoint import load_model
+    from refine_server.refine import refine_dataset
     from refine_server.training.dataset import CropSet, crops_from_real, crops_from_rendered
     from refine_server.training.plots import sample_grid
 
     from .detector import evaluate_detector, frames_from_real, frames_from_rendered
     from .fid_kid import fid, kid
     from .inception import InceptionFeatures, PixelFeatures, verify_inception
-    from .refine_images import refine_dataset
     from .report import write_report
 
     t0 = time.time()
@@ -108,7 +108,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
             refined_dirs.append(Path(args.refined_dir).resolve())
         elif card is not None:
             d = (out / f"refined_{i}").resolve()
-            refine_dataset(gen, root, d, card.crop_size, card.margin, args.max_images)
+            refine_dataset(gen, root, d, card.crop_size, card.margin, args.max_images, look=card.look)
             refined_dirs.append(d)
         else:
             refined_dirs.append(None)
@@ -179,7 +179,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
             syn_frames += frames_from_rendered(r, res, rule=args.head_rule)[0]
             if card is not None:
                 d = (out / f"refined_detector_{j}").resolve()
-                refine_dataset(gen, r, d, card.crop_size, card.margin)
+                refine_dataset(gen, r, d, card.crop_size, card.margin, look=card.look)
                 syn_frames_ref += frames_from_rendered(r, res, image_dir=d, rule=args.head_rule)[0]
         train_sets["synthetic"] = syn_frames
         if syn_frames_ref:

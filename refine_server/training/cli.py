@@ -1,11 +1,26 @@
-"""``python -m refine_server train --config CONFIG.json [--resume] [--steps N] [--out-dir DIR] [--export DIR]``."""
+"""``python -m refine_server train``: fit a camera look on unlabeled footage and/or train a generator on crops.
+
+    python -m refine_server train --real-frames FOOTAGE_DIR --synthetic RENDERS_DIR --export out/my_model
+    python -m refine_server train --config CONFIG.json [--resume] [--steps N] [--out-dir DIR] [--export DIR]
+
+With ``--real-frames`` (or the config's ``real_frames``) the camera look (colour, tone, blur, noise, JPEG,
+vignetting) is fitted on the footage (stills and/or videos, no labels) against the renders; the generator is then
+trained on person crops when the config has labelled real people (``data.real``), otherwise the ``--init-model``
+generator is kept (default: the bundled one). Without footage it trains the generator as configured.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from .config import RealFramesConfig, TrainConfig, load_config
 
 __all__ = ["add_parser", "main", "run"]
 
@@ -19,7 +34,20 @@ def add_parser(subparsers) -> argparse.ArgumentParser:  # type: ignore[no-untype
 
 
 def _args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", required=True, help="training config JSON (refine_server.training.config)")
+    p.add_argument("--config", default=None, help="training config JSON (refine_server.training.config); "
+                   "optional with --real-frames")  # fmt: skip
+    p.add_argument("--real-frames", action="append", default=[], metavar="PATH",
+                   help="folder or file of unlabeled frames and/or videos of the target camera (repeatable)")
+    p.add_argument("--synthetic", action="append", default=[], metavar="DIR",
+                   help="rendered dataset folder to fit the look against (repeatable; adds to data.synthetic)")
+    p.add_argument("--exclude", action="append", default=[], help="skip footage whose file name contains this")
+    p.add_argument("--overlay", action="append", default=[], metavar="X0,Y0,X1,Y1",
+                   help="burnt-in overlay (timestamp) rectangle in footage pixels, masked out (repeatable)")
+    p.add_argument("--resize-to", type=int, default=None, help="working size (longer side, px; default 512)")
+    p.add_argument("--photo-look", choices=["harmonize", "fitted", "both", "off"], default=None,
+                   help="the look over real-photo backgrounds (default harmonize)")
+    p.add_argument("--init-model", default=None, help="generator kept when there are no labelled real people "
+                   "(default: the bundled default model)")  # fmt: skip
     p.add_argument("--resume", action="store_true", help="continue from OUT_DIR/checkpoints/last.pt if present")
     p.add_argument("--steps", type=int, default=None, help="override the number of adversarial steps")
     p.add_argument("--pretrain-steps", type=int, default=None)
@@ -42,13 +70,8 @@ def metrics_from_report(path: Path) -> dict:
     return metrics
 
 
-def run(args: argparse.Namespace) -> int:
-    import torch
-
-    from .config import load_config
-    from .trainer import Trainer, load_datasets
-
-    over = {}
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    over: dict[str, Any] = {}
     if args.steps is not None:
         over["steps"] = args.steps
     if args.pretrain_steps is not None:
@@ -59,7 +82,51 @@ def run(args: argparse.Namespace) -> int:
         over["device"] = args.device
     if args.no_progress:
         over["progress"] = False
-    cfg = load_config(args.config, over)
+    return over
+
+
+def _parse_overlay(text: str) -> list[float]:
+    vals = [float(v) for v in text.split(",")]
+    if len(vals) != 4 or not all(math.isfinite(v) for v in vals) or vals[2] <= vals[0] or vals[3] <= vals[1]:
+        raise ValueError(f"--overlay wants X0,Y0,X1,Y1 with X1 > X0 and Y1 > Y0, got {text!r}")
+    return vals
+
+
+def build_config(args: argparse.Namespace) -> TrainConfig:
+    """The config file (or defaults) with the command line's overrides, footage and renders folded in."""
+    over = _overrides(args)
+    if args.config:
+        cfg = load_config(args.config, over)
+    else:
+        cfg = TrainConfig.model_validate({"out_dir": "out/train_look", **over})
+    if args.synthetic:
+        synthetic = [*cfg.data.synthetic, *(str(Path(p).resolve()) for p in args.synthetic)]
+        cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update={"synthetic": synthetic})})
+    rf = cfg.real_frames or RealFramesConfig()
+    upd: dict[str, Any] = {}
+    if args.real_frames:
+        upd["paths"] = [*rf.paths, *(str(Path(p).resolve()) for p in args.real_frames)]
+    if args.exclude:
+        upd["exclude"] = [*rf.exclude, *args.exclude]
+    if args.overlay:
+        upd["overlays"] = [*rf.overlays, *(_parse_overlay(o) for o in args.overlay)]
+    for key, val in (("resize_to", args.resize_to), ("photo_mode", args.photo_look), ("init_model", args.init_model)):
+        if val is not None:
+            upd[key] = val
+    if upd or cfg.real_frames:
+        rf = RealFramesConfig.model_validate({**rf.model_dump(), **upd})
+        cfg = cfg.model_copy(update={"real_frames": rf})
+    if not args.config and not (cfg.real_frames and cfg.real_frames.paths):
+        raise ValueError("give --config CONFIG.json, or --real-frames DIR (with --synthetic RENDERS) to fit a look")
+    return cfg
+
+
+def train_generator(cfg: TrainConfig, args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
+    """The configured generator training (unchanged Trainer); returns (model dir, fit result)."""
+    import torch
+
+    from .trainer import Trainer, load_datasets
+
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     syn, real = load_datasets(cfg)
@@ -72,8 +139,45 @@ def run(args: argparse.Namespace) -> int:
     card = tr.export(metrics=metrics)
     if args.export:
         tr.export(Path(args.export), metrics=metrics)
-    res["model"] = str(card.parent)
-    print(json.dumps(res))
+    return card.parent, res
+
+
+def run(args: argparse.Namespace) -> int:
+    from .look_stage import attach_look, fit_look_stage, init_model_dir
+
+    try:
+        cfg = build_config(args)
+    except ValidationError as e:
+        first = e.errors()[0]
+        print(f"error: invalid training config: {'.'.join(map(str, first['loc']))}: {first['msg']}", file=sys.stderr)
+        return 2
+    except (ValueError, OSError) as e:
+        print(f"error: {str(e).splitlines()[0]}", file=sys.stderr)
+        return 2
+    rf = cfg.real_frames if cfg.real_frames and cfg.real_frames.paths else None
+    res: dict[str, Any] = {}
+    look = fit_look_stage(cfg, rf, progress=cfg.progress) if rf else None
+    if look is not None:
+        print(f"[train] look: {look.description}", file=sys.stderr)
+        res["look"] = look.description
+    if cfg.data.real and (cfg.steps > 0 or cfg.pretrain_steps > 0):
+        model_dir, fit_res = train_generator(cfg, args)
+        res.update(fit_res)
+    else:
+        assert rf is not None  # build_config guarantees footage or a config; a config without data.real fails here
+        model_dir = init_model_dir(rf.init_model)
+        res["generator"] = f"kept {model_dir} (no labelled real people in the config)"
+    out = cfg.resolve(cfg.out_dir) / "model"
+    if look is not None:
+        note = {"look_fitted_on": look.fitted_on, "generator_from": str(model_dir)}
+        updates = {"model_id": cfg.model_id or f"{cfg.name}-look", "training_data": note}
+        card = attach_look(model_dir, out, look, updates)
+        if args.export:
+            attach_look(model_dir, Path(args.export), look, updates)
+    else:
+        card = model_dir / "model_card.json"
+    res["model"] = str(Path(args.export) if args.export else card.parent)
+    print(json.dumps(res, default=str))
     return 0
 
 

@@ -6,9 +6,12 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["DataConfig", "TrainConfig", "load_config"]
+__all__ = ["METHOD_OF_MODE", "DataConfig", "Method", "RealFramesConfig", "TrainConfig", "load_config"]
+
+Method = Literal["cyclegan_ds", "simgan", "cut", "fastcut"]
+METHOD_OF_MODE: dict[str, Method] = {"cyclegan": "cyclegan_ds", "simgan": "simgan"}  # the old `mode` key
 
 
 class _Strict(BaseModel):
@@ -29,13 +32,25 @@ class DataConfig(_Strict):
     hflip: bool = True
 
 
+class RealFramesConfig(_Strict):
+    """Unlabeled footage of the target camera: the camera look is fitted on it (``train --real-frames``)."""
+
+    paths: list[str] = Field(default_factory=list, description="folders / files of frames and/or videos")
+    exclude: list[str] = Field(default_factory=list, description="leave out files whose name contains one of these")
+    overlays: list[list[float]] = Field(default_factory=list, description="burnt-in overlays [x0, y0, x1, y1] (px)")
+    resize_to: int = Field(512, ge=64, le=4096, description="working size: the longer side of renders and frames")
+    video_every_s: float = Field(2.0, gt=0.0, le=3600.0)
+    max_frames: int = Field(200, ge=1, le=100_000)
+    photo_mode: Literal["harmonize", "fitted", "both", "off"] = "harmonize"
+    init_model: str = Field("default", description="generator kept when there are no labelled real people")
+
+
 class TrainConfig(_Strict):
     name: str = "refiner"
     out_dir: str = "out/train"
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     threads: int | None = None
-    mode: Literal["cyclegan", "simgan"] = "cyclegan"
     generator: dict[str, Any] = Field(
         default_factory=lambda: {"architecture": "resnet",
                                  "hyperparameters": {"ngf": 16, "n_blocks": 4, "n_down": 2, "skip": True}}
@@ -52,7 +67,8 @@ class TrainConfig(_Strict):
     lambda_adv: float = 1.0
     lambda_cycle: float = 10.0
     lambda_identity: float = 5.0
-    lambda_disc_feature: float = 0.0
+    lambda_disc_feature: float | None = Field(
+        None, description="D^S discriminator-feature cycle loss; default 1 for method cyclegan_ds, 0 for old mode")
     disc_feature_layers: list[int] = Field(default_factory=lambda: [1, 2, 3, 4])
     lambda_self_reg: float = 1.0
     self_reg_per_channel: bool = True
@@ -65,10 +81,36 @@ class TrainConfig(_Strict):
     n_samples: int = 8
     progress: bool = True
     data: DataConfig = Field(default_factory=DataConfig)
+    real_frames: RealFramesConfig | None = Field(None, description="unlabeled footage: fit a camera look on it")
     model_id: str | None = None
     license_notes: str = ""
     training_data_notes: dict[str, Any] = Field(default_factory=dict)
     config_dir: str | None = Field(None, description="set by load_config: base of relative paths")
+
+    # ---- training method / objective (issue 11 §3; refine_server/training/objectives/) --------------------------
+    method: Method | None = Field(None, description="cyclegan_ds | simgan | cut | fastcut (default: from `mode`)")
+    mode: Literal["cyclegan", "simgan"] | None = Field(None, description="old key: cyclegan → cyclegan_ds")
+    lambda_nce: float | None = Field(None, ge=0.0, description="PatchNCE weight (CUT 1, FastCUT 10)")
+    nce_idt: bool | None = Field(None, description="identity PatchNCE on real crops (CUT yes, FastCUT no)")
+    flip_equivariance: bool | None = Field(None, description="flip the input half the time (FastCUT yes, CUT no)")
+    nce_layers: list[int] | None = Field(None, description="generator stages for PatchNCE (0 = input)")
+    nce_T: float = Field(0.07, gt=0.0, description="PatchNCE temperature")
+    num_patches: int = Field(256, ge=1, le=4096, description="patches sampled per layer and image")
+    nce_mlp_channels: int = Field(256, ge=8, le=2048, description="width of the PatchNCE projection head")
+
+    @model_validator(mode="after")
+    def _resolve_method(self) -> TrainConfig:
+        if self.method is None:
+            self.method = METHOD_OF_MODE[self.mode or "cyclegan"]
+            explicit = False
+        else:
+            if self.mode is not None and METHOD_OF_MODE[self.mode] != self.method:
+                raise ValueError(f"mode {self.mode!r} contradicts method {self.method!r}; give only method")
+            explicit = self.mode is None
+        if self.lambda_disc_feature is None:
+            self.lambda_disc_feature = 1.0 if explicit and self.method == "cyclegan_ds" else 0.0
+        return self
+    # ---- end of training method block ----------------------------------------------------------------------------
 
     def resolve(self, p: str) -> Path:
         q = Path(p).expanduser()

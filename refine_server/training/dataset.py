@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -30,18 +31,23 @@ import torch
 from PIL import Image
 
 from refine_server.crops import CropSpec, crop_corners, crop_from_rotated_box, extract_crops, plan_crops, to_model
+from refine_server.look.fit import Frame
 from shared_schema.dataset import DatasetPaths, complete_ids
 from shared_schema.geometry import rotated_box_corners
 
 __all__ = [
     "CropSet",
+    "FootageFrame",
     "RealSource",
     "crops_from_real",
     "crops_from_rendered",
+    "footage_files",
     "head_from_rotated_box",
+    "load_footage",
     "load_real_source",
     "read_instances",
     "read_rgb",
+    "rendered_frames",
     "rotated_box_mask",
 ]
 
@@ -342,3 +348,100 @@ def crops_from_real(
     if not images:
         return CropSet.empty(size)
     return CropSet(torch.cat(images), torch.cat(masks), meta)
+
+
+# -- unlabeled footage --------------------------------------------------------------------------------------------
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".ts")
+
+
+@dataclass
+class FootageFrame(Frame):
+    """One unlabeled frame of the target camera at the working size: RGB, usable pixels (inside the image circle,
+    outside burnt-in overlays), where it came from and the JPEG quality of its file (None: not a JPEG)."""
+
+    source: str = ""
+    jpeg_quality: int | None = None
+
+
+def footage_files(paths: list[str | Path], exclude: list[str] | None = None) -> list[Path]:
+    """Image and video files under each path (a file or a folder, not recursive), sorted; ``exclude`` = substrings
+    of file names to leave out (e.g. a held-out camera)."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if not p.exists():
+            raise FileNotFoundError(f"no such file or folder: {p}")
+        files = sorted(p.iterdir()) if p.is_dir() else [p]
+        out += [f for f in files if f.suffix.lower() in IMAGE_SUFFIXES + VIDEO_SUFFIXES]
+    return [f for f in out if not any(e in f.name for e in exclude or [])]
+
+
+def _video_frames(path: Path, every_s: float, max_frames: int) -> list[np.ndarray]:
+    try:
+        import av
+    except ImportError as e:  # pragma: no cover - depends on the install
+        raise RuntimeError(f"reading video {path.name} needs PyAV: pip install 'render-and-refine[video]'") from e
+    frames: list[np.ndarray] = []
+    with av.open(str(path)) as box:
+        stream = box.streams.video[0]
+        next_t = 0.0
+        for frame in box.decode(stream):
+            t = float(frame.time or 0.0)
+            if t + 1e-6 >= next_t:
+                frames.append(frame.to_ndarray(format="rgb24"))
+                next_t = t + every_s
+            if len(frames) >= max_frames:
+                break
+    return frames
+
+
+def load_footage(paths: list[str | Path], resize_to: int = 512, overlays: list[list[float]] | None = None,
+                 exclude: list[str] | None = None, video_every_s: float = 2.0, max_frames: int = 200,
+                 progress: bool = True) -> list[FootageFrame]:  # fmt: skip
+    """Frames (stills and/or video, one frame every ``video_every_s``) resized so the longer side is ``resize_to``
+    (antialiased), with the fisheye image circle and ``overlays`` ([x0, y0, x1, y1] in source pixels) masked."""
+    from tqdm import tqdm
+
+    from refine_server.look.estimate import circle_mask, jpeg_quality_from_tables
+
+    out: list[FootageFrame] = []
+    for f in tqdm(footage_files(paths, exclude), desc="footage", disable=not progress, file=sys.stderr):
+        quality = None
+        if f.suffix.lower() in VIDEO_SUFFIXES:
+            raw = _video_frames(f, video_every_s, max_frames - len(out))
+        else:
+            with Image.open(f) as im:
+                tables = getattr(im, "quantization", None)
+                quality = jpeg_quality_from_tables(tables[0]) if tables else None
+                raw = [np.asarray(im.convert("RGB"), dtype=np.uint8)]
+        for k, rgb in enumerate(raw):
+            h, w = rgb.shape[:2]
+            s = resize_to / max(h, w)
+            ov = np.zeros((h, w), bool)
+            for x0, y0, x1, y1 in overlays or []:
+                ov[max(int(y0), 0) : max(math.ceil(y1), 0), max(int(x0), 0) : max(math.ceil(x1), 0)] = True
+            im = Image.fromarray(rgb).resize((round(w * s), round(h * s)), Image.Resampling.BILINEAR)
+            small = np.asarray(im, dtype=np.uint8).copy()
+            ov_small = np.asarray(Image.fromarray(ov).resize(im.size, Image.Resampling.NEAREST), dtype=bool)
+            mask = circle_mask(small) & ~ov_small
+            out.append(FootageFrame(small, mask, f"{f.name}#{k}" if len(raw) > 1 else f.name, quality))
+        if len(out) >= max_frames:
+            break
+    return out
+
+
+def rendered_frames(roots: list[str | Path], resize_to: int = 512, max_images: int = 12) -> list[FootageFrame]:
+    """Whole rendered frames (the synthetic side of a look fit), resized like the footage, image circle masked."""
+    from refine_server.look.estimate import circle_mask
+
+    out = []
+    for root in roots:
+        for iid in complete_ids(root)[:max_images]:
+            with Image.open(DatasetPaths(Path(root), iid).image) as im:
+                rgb = im.convert("RGB")
+                s = resize_to / max(rgb.size)
+                if s != 1:
+                    rgb = rgb.resize((round(rgb.size[0] * s), round(rgb.size[1] * s)), Image.Resampling.BILINEAR)
+                a = np.asarray(rgb, dtype=np.uint8).copy()
+            out.append(FootageFrame(a, circle_mask(a), source=f"{Path(root).name}/{iid}"))
+    return out

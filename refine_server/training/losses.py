@@ -7,6 +7,8 @@
   discriminator's activations of x and of F(G(x)), summed over the chosen layers.
 * SimGAN self-regularization: L1 between refined and synthetic, on the mean of the channels (SimGAN) or per colour
   channel (mean over channels of the per-channel differences, seed 004).
+* PatchNCE (CUT, Park et al. 2020): each projected output patch must pick the input patch at the same location
+  out of all patches of that image (InfoNCE, temperature τ = 0.07).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["disc_feature_cycle_loss", "lsgan_loss", "resize_mask", "self_regularization"]
+__all__ = ["disc_feature_cycle_loss", "lsgan_loss", "patch_nce_loss", "resize_mask", "self_regularization"]
 
 
 def resize_mask(mask: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -54,3 +56,20 @@ def self_regularization(refined: torch.Tensor, synthetic: torch.Tensor, per_chan
         return d.mean()
     w = mask.expand_as(d)
     return (d * w).sum() / w.sum().clamp_min(1.0)
+
+
+def patch_nce_loss(feat_q: torch.Tensor, feat_k: torch.Tensor, batch_size: int, tau: float = 0.07) -> torch.Tensor:
+    """Mean InfoNCE over (B * P, C) unit query/key vectors (patches of one image contiguous): positive = the key at
+    the same location, negatives = the other P - 1 keys of the same image. Keys carry no gradient.
+    About log(P) for unrelated features, near 0 when every query equals its key."""
+    n, dim = feat_q.shape
+    feat_k = feat_k.detach()
+    l_pos = (feat_q * feat_k).sum(1, keepdim=True)
+    q = feat_q.view(batch_size, -1, dim)
+    k = feat_k.view(batch_size, -1, dim)
+    p = q.shape[1]
+    l_neg = torch.bmm(q, k.transpose(1, 2))
+    eye = torch.eye(p, dtype=torch.bool, device=q.device)[None]
+    l_neg = l_neg.masked_fill(eye, -10.0).view(n, p)  # a patch is not its own negative
+    logits = torch.cat([l_pos, l_neg], 1) / tau
+    return F.cross_entropy(logits, torch.zeros(n, dtype=torch.long, device=q.device))

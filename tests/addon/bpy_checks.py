@@ -158,9 +158,30 @@ def operators(zip_path: str, out: str, live_url: str, dead_url: str) -> dict:
     res["batch_images"] = sorted(p.name for p in (out_p / "images").glob("*.png"))
     log = out_p / "batch.log"
     res["batch_log_tail"] = log.read_text(encoding="utf-8")[-1500:] if log.is_file() else ""
+    res.update(_refined_batch(s, prefs, out_p, live_url))
 
     addon_utils.disable(EXT_MODULE, default_set=True, handle_error=None)
     res["leftovers"] = leftovers()
+    return res
+
+
+def _refined_batch(s, prefs, out: Path, live_url: str) -> dict:
+    """Render Batch… with refinement: the server is still the stopped one (exit 3, renders kept), then the live one
+    (the re-run refines only the images left unrefined)."""
+    wm = bpy.context.window_manager.render_refine
+    res = {}
+    s.batch_refine = True
+    for step, url in (("dead", prefs.server_url), ("live", live_url)):
+        prefs.server_url = url
+        try:
+            res[f"refine_batch_{step}"] = sorted(bpy.ops.render_refine.render_batch(count=2, wait=True))
+        except RuntimeError as exc:
+            res[f"refine_batch_{step}"] = str(exc)
+        res[f"refine_batch_{step}_status"] = (wm.message, wm.error)
+        refined = (out / "refined").glob("*.png")
+        res[f"refine_batch_{step}_refined"] = sorted(p.name for p in refined if p.stem != "live")
+    log = out / "batch.log"
+    res["refine_batch_log_tail"] = log.read_text(encoding="utf-8")[-3000:] if log.is_file() else ""
     return res
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,13 +15,9 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:  # the checkout's blender_addon, even if an old editable install maps it elsewhere
     sys.path.insert(0, str(REPO))
 
+from tests.live_server import identity_server  # noqa: E402
+
 CHECKS = Path(__file__).resolve().parent / "bpy_checks.py"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -64,31 +59,5 @@ def run_bpy(check: str, args: dict, user_dir: Path, timeout: float = 300) -> dic
 @pytest.fixture(scope="session")
 def refine_server_url(tmp_path_factory) -> Iterator[str]:
     """A real ``python -m refine_server serve --model identity`` on 127.0.0.1."""
-    try:
-        import refine_server.serve_cli  # noqa: F401
-    except ImportError as exc:
-        pytest.skip(f"refine_server not available: {exc}")
-    port = free_port()
-    log = tmp_path_factory.mktemp("server") / "server.log"
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    with log.open("w") as fh:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "refine_server", "serve", "--model", "identity", "--device", "cpu",
-             "--host", "127.0.0.1", "--port", str(port), "--torch-threads", "1", "--log-level", "warning"],
-            stdout=fh, stderr=subprocess.STDOUT, cwd=str(REPO), env=env,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        from refine_server.client import RefineClient, ServerUnavailable
-
-        try:
-            RefineClient(url, timeout=1).wait_ready(timeout=90, interval=0.3, alive=lambda: proc.poll() is None)
-        except ServerUnavailable as exc:
-            pytest.fail(f"{exc}: {log.read_text()[-2000:]}")
+    with identity_server(tmp_path_factory.mktemp("server") / "server.log") as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import free_port, run_bpy
+from tests.live_server import free_port
+
+from .conftest import run_bpy
 
 pytestmark = pytest.mark.slow
 
@@ -72,6 +74,22 @@ def test_render_batch_in_background_process(ops_result):
     assert res["batch"] == ["FINISHED"], res["batch_log_tail"]
     assert res["batch_status"].startswith("Batch finished: 2/2"), (res["batch_status"], res["batch_error"])
     assert len([n for n in res["batch_images"] if n not in ("live.png", "dead.png")]) == 2
+
+
+def test_refined_batch_with_a_stopped_server_says_so_then_rerun_refines(ops_result):
+    """The installed extension's batch subprocess refines through shared_schema.client (no stand-in package): a
+    stopped server ends the batch with exit 3 and a panel error, the re-run with the live server refines the
+    same two images without rendering them again."""
+    res, _ = ops_result
+    log = res["refine_batch_log_tail"]
+    assert "not refined" in res["refine_batch_dead"], log  # the operator reports an ERROR (raised in scripts)
+    message, error = res["refine_batch_dead_status"]
+    assert "not refined" in error and "renders kept" in error, (message, error)
+    assert res["refine_batch_dead_refined"] == []
+    assert res["refine_batch_live"] == ["FINISHED"], log
+    assert res["refine_batch_live_status"][0].startswith("Batch finished: 2/2"), res["refine_batch_live_status"]
+    assert len(res["refine_batch_live_refined"]) == 2
+    assert log.count('"status":"skipped, refined"') == 2, log
 
 
 def test_unregister_is_clean(ops_result):

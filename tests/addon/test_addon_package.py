@@ -4,6 +4,7 @@ add-on; enable/disable with no leftover class."""
 from __future__ import annotations
 
 import ast
+import io
 import subprocess
 import sys
 import tomllib
@@ -58,7 +59,7 @@ def test_zip_layout(addon_zip: Path):
         manifest = tomllib.loads(zf.read("render_and_refine/blender_manifest.toml").decode())
     assert {n.split("/")[0] for n in names} == {"render_and_refine"}
     assert "render_and_refine/__init__.py" in names
-    assert "render_and_refine/_vendor/refine_client.py" in names
+    assert not [n for n in names if "_vendor" in n]  # the client comes with the shared_schema wheel
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc") or "/tests/" in n]
     wheels = manifest["wheels"]
     assert wheels, "the manifest lists the bundled wheels"
@@ -66,8 +67,11 @@ def test_zip_layout(addon_zip: Path):
         assert "render_and_refine/" + w.removeprefix("./") in names, w
     wheel_names = " ".join(wheels)
     for dist in ("pydantic-", "pydantic_core-", "annotated_types-", "typing_extensions-", "typing_inspection-",
-                 "shared_schema-"):  # fmt: skip
+                 "shared_schema-", "requests-"):  # fmt: skip
         assert dist in wheel_names, dist
+    (shared,) = [w for w in wheels if "shared_schema-" in w]
+    with zipfile.ZipFile(addon_zip) as zf, zipfile.ZipFile(io.BytesIO(zf.read("render_and_refine/" + shared[2:]))) as w:
+        assert "shared_schema/client.py" in w.namelist()
 
 
 def test_blender_validates_the_zip(addon_zip: Path):

@@ -10,33 +10,37 @@ from pathlib import Path
 import pytest
 
 from blender_addon.jobs import (
+    EXIT_UNREFINED,
+    PROGRESS_PREFIX,
     JobState,
     SubprocessJob,
     ThreadJob,
     batch_command,
     format_eta,
+    format_progress_line,
     parse_progress_line,
 )
 
 
-@pytest.mark.parametrize(
-    ("line", "done", "total", "eta"),
-    [
-        ("[render_batch] 3/10 000000_000002 rendered 2 people (1.2s) elapsed 4s ETA 8s", 3, 10, 8.0),
-        ("[4/10] img ETA 1:05", 4, 10, 65.0),
-        ("[ 1 / 2 ] x", 1, 2, None),
-        ('R2PROGRESS {"done": 5, "total": 6, "eta_s": 2.5, "image_id": "a"}', 5, 6, 2.5),
-    ],
-)
-def test_parse_progress_line(line, done, total, eta):
+def test_progress_line_round_trip():
+    line = format_progress_line(3, 10, image_id="000000_000002", status="rendered 2 people", eta_s=8.0, seconds=1.2)
+    assert line.startswith(PROGRESS_PREFIX) and "\n" not in line
     p = parse_progress_line(line)
-    assert p is not None and (p.done, p.total, p.eta_s) == (done, total, eta)
-    assert 0.0 <= p.fraction <= 1.0
+    assert p is not None and (p.done, p.total, p.eta_s) == (3, 10, 8.0)
+    assert p.message == "000000_000002 rendered 2 people" and p.fraction == 0.3
+
+
+def test_progress_line_refuses_non_finite_numbers():
+    with pytest.raises(ValueError):
+        format_progress_line(1, 2, eta_s=float("nan"))
 
 
 @pytest.mark.parametrize(
-    "line", ["", "Fra:10 Mem:31.20M | Time:00:00.56", "[render_batch] summary {}", "R2PROGRESS {bad", "[5/3]"]
-)
+    "line",
+    ["", "Fra:10 Mem:31.20M | Time:00:00.56", "[render_batch] summary {}", "R2PROGRESS {bad", "[5/3]",
+     "[render_batch] 3/10 000000_000002 rendered (1.2s) elapsed 4s ETA 8s", 'R2PROGRESS {"done": 5, "total": 3}',
+     'R2PROGRESS {"done": -1, "total": 3}', 'R2PROGRESS {"done": 1}'],
+)  # fmt: skip
 def test_lines_without_progress(line):
     assert parse_progress_line(line) is None
 
@@ -58,12 +62,13 @@ def test_subprocess_job_tracks_progress(tmp_path: Path):
     argv = _script(
         tmp_path,
         """
+        from blender_addon.jobs import format_progress_line
         for k in range(1, 4):
-            print(f"[render_batch] {k}/3 id{k} rendered (0.0s) elapsed 0s ETA {3 - k}s", flush=True)
+            print(format_progress_line(k, 3, image_id=f"id{k}", status="rendered", eta_s=3 - k), flush=True)
         print("[render_batch] summary {}")
         """,
     )
-    job = SubprocessJob(argv, total=3, log_path=tmp_path / "batch.log").start()
+    job = SubprocessJob(argv, total=3, log_path=tmp_path / "batch.log", cwd=Path(__file__).parents[2]).start()
     assert job.wait(30) is JobState.DONE
     assert (job.progress.done, job.progress.total, job.fraction) == (3, 3, 1.0)
     assert job.returncode == 0
@@ -71,15 +76,17 @@ def test_subprocess_job_tracks_progress(tmp_path: Path):
 
 
 def test_subprocess_job_failure_message(tmp_path: Path):
-    argv = _script(tmp_path, "import sys\nprint('[render_batch] ERROR: boom', flush=True)\nsys.exit(3)\n")
+    body = f"import sys\nprint('[render_batch] ERROR: boom', flush=True)\nsys.exit({EXIT_UNREFINED})\n"
+    argv = _script(tmp_path, body)
     job = SubprocessJob(argv).start()
     assert job.wait(30) is JobState.FAILED
-    assert job.returncode == 3
+    assert job.returncode == EXIT_UNREFINED == 3
     assert "boom" in job.message and "code 3" in job.message
 
 
 def test_subprocess_job_cancel_kills_the_process_group(tmp_path: Path):
-    argv = _script(tmp_path, "import time\nprint('[1/100] start', flush=True)\ntime.sleep(60)\n")
+    line = format_progress_line(1, 100, image_id="a")
+    argv = _script(tmp_path, f"import time\nprint({line!r}, flush=True)\ntime.sleep(60)\n")
     job = SubprocessJob(argv, total=100, grace_s=2).start()
     deadline = time.monotonic() + 20
     while job.progress.done < 1 and time.monotonic() < deadline:
@@ -127,9 +134,8 @@ def test_batch_command_runs_the_package_module(tmp_path: Path):
             """
             import sys
             from .helper import VALUE
-            import blender_addon  # the alias render_batch.py relies on
             if __name__ == "__main__":
-                print("[1/1]", VALUE, blender_addon.__name__, sys.argv[1:], flush=True)
+                print("[1/1]", VALUE, __package__, "refine_server" in sys.modules, sys.argv[1:], flush=True)
             """
         )
     )
@@ -138,6 +144,7 @@ def test_batch_command_runs_the_package_module(tmp_path: Path):
     assert job.wait(30) is JobState.DONE, job.tail
     line = next(t for t in job.tail if t.startswith("[1/1]"))
     assert "relative import ok" in line and "render_and_refine" in line and "['--', '--count', '1']" in line
+    assert "False" in line  # no stand-in refine_server package is planted in the child
 
 
 def test_batch_command_for_a_blender_binary(tmp_path: Path):

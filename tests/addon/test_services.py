@@ -80,7 +80,7 @@ def test_refine_files_needs_the_render(tmp_path: Path):
 def test_client_and_messages_never_show_the_token():
     client = services.make_client("http://127.0.0.1:1", "s3cret-token", timeout=1, retries=0)
     assert "s3cret-token" not in repr(client)
-    from refine_server.client import AuthError, ServerUnavailable
+    from shared_schema.client import AuthError, ServerUnavailable
 
     for exc in (ServerUnavailable("down"), AuthError("401 unauthorized", status=401), ValueError("x")):
         msg = services.friendly_refine_error(exc, "http://127.0.0.1:1")

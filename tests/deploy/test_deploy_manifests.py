@@ -7,7 +7,6 @@ CLI plugin exists and by a parse test otherwise, Kubernetes manifests against th
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import shutil
 import subprocess
@@ -25,8 +24,10 @@ K8S = DOCKER / "k8s"
 DOCKERFILES = [DOCKER / "server.Dockerfile", DOCKER / "renderer.Dockerfile"]
 
 
-def _pyproject_deps() -> dict[str, str]:
-    deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+def _pyproject_deps(extra: str | None = None) -> dict[str, str]:
+    """name -> requirement of the base dependencies, plus those of ``extra`` when given."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    deps = project["dependencies"] + (project["optional-dependencies"][extra] if extra else [])
     out = {}
     for dep in deps:
         name = re.match(r"[A-Za-z0-9_.-]+", dep).group(0)
@@ -83,15 +84,15 @@ def test_server_dockerfile() -> None:
     text = path.read_text()
     ins = _dockerfile_instructions(path)
     assert re.search(r"^FROM nvidia/cuda:[\d.]+-(cudnn-)?runtime-", text, re.M), "CUDA runtime base"
-    torch_pin = _pyproject_deps()["torch"].split("==")[1]
+    torch_pin = _pyproject_deps("server")["torch"].split("==")[1]
     assert f"ARG TORCH_VERSION={torch_pin}" in text
     assert "https://download.pytorch.org/whl/cu128" in text
     health = [a for i, a in ins if i == "HEALTHCHECK"]
     assert len(health) == 1 and "/readyz" in health[0] and "python" in health[0] and "curl" not in health[0]
     assert "bpy" not in " ".join(a for i, a in ins if i == "RUN"), "the server image needs no Blender"
-    # every other runtime dependency of the package is installed
+    # every other dependency of the package's `server` side is installed
     runs = " ".join(a for i, a in ins if i == "RUN")
-    for name, spec in _pyproject_deps().items():
+    for name, spec in _pyproject_deps("server").items():
         if name in ("bpy", "torch"):
             continue
         assert f'"{spec}"' in runs, f"server image lacks {spec}"
@@ -103,12 +104,13 @@ def test_renderer_dockerfile() -> None:
     text = path.read_text()
     ins = _dockerfile_instructions(path)
     assert re.search(r"^FROM python:3\.11\.\d+-slim", text, re.M)
-    bpy_pin = _pyproject_deps()["bpy"]
     runs = " ".join(a for i, a in ins if i == "RUN")
-    assert f'"{bpy_pin}"' in runs
+    assert 'pip install --no-cache-dir ".[render]"' in runs, "the image installs the project with its render extra"
+    render = _pyproject_deps("render")
+    assert "bpy" in render and "requests" in render and "torch" not in render and "fastapi" not in render
     assert "torch" not in runs, "the renderer image needs no torch"
     entry = (DOCKER / "entrypoint-renderer.sh").read_text()
-    assert "/app/blender_addon/render_batch.py -- " in entry
+    assert "/app/blender_addon/render_batch.py -- " in entry and "--token" not in entry  # token: environment only
     assert 'ENTRYPOINT ["/usr/local/bin/entrypoint-renderer.sh"]' in text
 
 
@@ -117,7 +119,7 @@ def _settings_fields() -> set[str] | None:
         from refine_server.settings import Settings
     except Exception:  # the server package is optional for these checks
         return None
-    return {f"REFINE_{f.name.upper()}" for f in dataclasses.fields(Settings)}
+    return {f"REFINE_{name.upper()}" for name in Settings.model_fields}
 
 
 def _refine_env_names() -> dict[str, set[str]]:
@@ -136,7 +138,7 @@ def test_env_names_match_server_settings() -> None:
     fields = _settings_fields()
     if fields is None:
         pytest.skip("refine_server.settings not importable")
-    cli_only = {"REFINE_HOST", "REFINE_PORT", "REFINE_HOST_PORT"}  # passed as --host/--port by the entrypoint
+    cli_only = {"REFINE_HOST_PORT"}  # compose: the host side of the port mapping
     for name, found in _refine_env_names().items():
         unknown = found - fields - cli_only
         assert not unknown, f"{name}: {sorted(unknown)} are not refine_server.settings.Settings fields"
@@ -314,3 +316,20 @@ def test_docs_mention_the_commands() -> None:
         "--expect-count",
     ):
         assert needle in doc, needle
+
+
+def test_one_version_everywhere() -> None:
+    """shared_schema.__version__ is the version; the literals Blender and the image tags need agree with it."""
+    import blender_addon
+    import refine_server
+    import shared_schema
+
+    version = shared_schema.__version__
+    assert tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["dynamic"]["version"] == {
+        "attr": "shared_schema.__version__"
+    }
+    manifest = tomllib.loads((REPO / "blender_addon" / "blender_manifest.toml").read_text())
+    assert manifest["version"] == blender_addon.__version__ == refine_server.__version__ == version
+    for path in [*DOCKER.rglob("*.yaml"), *DOCKER.rglob("*Dockerfile"), *DOCKER.rglob("*.sbatch")]:
+        for tag in re.findall(r"render-refine/(?:server|renderer):([\w.]+)", path.read_text()):
+            assert tag == version, f"{path.relative_to(REPO)} tags an image {tag}, the version is {version}"

@@ -38,7 +38,7 @@ def small_config(mode: str = "procedural", photo: str | None = None, *, standing
 @pytest.fixture(scope="session")
 def photo_path(tmp_path_factory) -> str:
     """A stand-in 'fisheye photo of the empty room' (a textured disc), RES x RES."""
-    from blender_addon.scene.png import encode_png
+    from blender_addon.core.png import encode_png
 
     yy, xx = np.mgrid[0:RES, 0:RES].astype(np.float64)
     r = np.hypot(xx + 0.5 - RES / 2, yy + 0.5 - RES / 2)

@@ -16,9 +16,12 @@ import pytest
 bpy = pytest.importorskip("bpy")
 
 from blender_addon import pipeline  # noqa: E402
-from blender_addon.scene.png import read_png  # noqa: E402
+from blender_addon.core.png import read_png  # noqa: E402
+from blender_addon.jobs import EXIT_UNREFINED, PROGRESS_PREFIX, parse_progress_line  # noqa: E402
 from shared_schema.annotation import SceneAnnotation  # noqa: E402
+from shared_schema.client import RefineClient  # noqa: E402
 from shared_schema.dataset import complete_ids, image_id_for, write_indexes  # noqa: E402
+from tests.live_server import free_port, identity_server  # noqa: E402
 
 from .conftest import small_config  # noqa: E402
 
@@ -27,9 +30,8 @@ SCRIPT = REPO / "blender_addon" / "render_batch.py"
 FAST = {"standing": (1, 1), "sitting": (1, 1)}
 
 
-def _files(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for sub in ("annotations", "instances")
-            for p in sorted((root / sub).glob("*")) }  # fmt: skip
+def _files(root: Path, subs: tuple[str, ...] = ("annotations", "instances")) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for sub in subs for p in sorted((root / sub).glob("*"))}
 
 
 @pytest.mark.slow
@@ -58,15 +60,44 @@ def test_shards_merge_to_unsharded_run(tmp_path):
 
 @pytest.mark.slow
 def test_dead_refine_server_keeps_renders(tmp_path):
-    client_mod = pytest.importorskip("refine_server.client")
     cfg = small_config(res=96, **FAST)
-    client = client_mod.RefineClient("http://127.0.0.1:9", retries=1, backoff=0.01, timeout=2)
+    client = RefineClient(f"http://127.0.0.1:{free_port()}", retries=1, backoff=0.01, timeout=2)
     res = pipeline.run_batch(cfg, 1, 9, tmp_path, refine_client=client, refine_rounds=1, refine_backoff=0.01,
                              report=False)  # fmt: skip
     assert res.ok and res.rendered == res.ids
     assert set(res.refine_failed) == set(res.ids)
     assert complete_ids(tmp_path) == res.ids
     assert not (tmp_path / "refined").exists() or not any((tmp_path / "refined").iterdir())
+
+
+def _statuses(log: str) -> dict[str, str]:
+    return {p["image_id"]: p["status"] for p in (json.loads(line[len(PROGRESS_PREFIX):])
+            for line in log.splitlines() if line.startswith(PROGRESS_PREFIX))}  # fmt: skip
+
+
+@pytest.mark.slow
+def test_dead_server_exits_3_naming_the_unrefined_then_rerun_refines_only_those(tmp_path):
+    cfg_path = tmp_path / "cfg.json"
+    cfg_path.write_text(small_config(res=64, samples=1, **FAST).dump())
+    out = tmp_path / "out"
+    args = [sys.executable, str(SCRIPT), "--", "--config", str(cfg_path), "--count", "4", "--seed", "8",
+            "--out", str(out), "--no-report", "--refine-url"]  # fmt: skip
+    dead = subprocess.run([*args, f"http://127.0.0.1:{free_port()}"], capture_output=True, text=True, timeout=600)
+    ids = [image_id_for(8, i) for i in range(4)]
+    assert dead.returncode == EXIT_UNREFINED == 3, dead.stderr[-3000:]
+    assert complete_ids(out) == ids and not (out / "refined").exists()  # every render kept
+    (line,) = [ln for ln in dead.stderr.splitlines() if "not refined" in ln]
+    assert "Traceback" not in dead.stderr and line.endswith(" ".join(ids)) and "3 times in a row" in line
+    status = _statuses(dead.stdout)
+    assert status[ids[2]].endswith("server given up for this run")
+    assert status[ids[3]] == "rendered 2 people, not refined (server given up)"  # never sent
+    synthetic = _files(out, ("annotations", "instances", "images"))
+    with identity_server(tmp_path / "server.log") as url:
+        again = subprocess.run([*args, url], capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert set(_statuses(again.stdout).values()) == {"skipped, refined"}  # nothing rendered again
+    assert sorted(p.stem for p in (out / "refined").iterdir() if not p.name.startswith(".")) == ids
+    assert _files(out, ("annotations", "instances", "images")) == synthetic
 
 
 def test_stale_temp_cleanup(tmp_path):
@@ -102,7 +133,8 @@ def test_sigkill_mid_batch_then_resume(tmp_path):
     proc2 = _run_script(args)
     log, _ = proc2.communicate(timeout=300)
     assert proc2.returncode == 0, log
-    assert "[render_batch] 4/4" in log and "ETA" in log
+    progress = [p for p in map(parse_progress_line, log.splitlines()) if p]
+    assert (progress[-1].done, progress[-1].total) == (4, 4) and progress[-1].eta_s is not None
     ids = [image_id_for(5, i) for i in range(4)]
     assert complete_ids(out) == ids
     for sub, ext in (("images", "png"), ("instances", "png"), ("annotations", "json")):
@@ -115,7 +147,8 @@ def test_sigkill_mid_batch_then_resume(tmp_path):
         assert read_png(out / "images" / f"{i}.png").shape == (96, 96, 3)
         assert read_png(out / "instances" / f"{i}.png").shape == (96, 96, 1)
     # the images rendered before the kill were skipped, not rendered again
-    assert sum(f"{i} skipped" in log for i in done_before) == len(done_before)
+    status = _statuses(log)
+    assert [i for i in ids if status[i] == "skipped"] == done_before
     coco = json.loads((out / "coco.json").read_text())
     assert len(coco["images"]) == 4
 
@@ -136,7 +169,7 @@ def test_blender_binary_headless(tmp_path):
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-4000:]
-    assert "[render_batch] 1/1" in log
+    assert any((p.done, p.total) == (1, 1) for p in map(parse_progress_line, log.splitlines()) if p)
     (iid,) = complete_ids(out)
     ann = SceneAnnotation.model_validate_json((out / "annotations" / f"{iid}.json").read_bytes())
     assert ann.render.blender_version.startswith(tuple("0123456789"))
@@ -157,7 +190,7 @@ class _FakeRefiner:
     def refine(self, image_png: bytes, instances_png: bytes, annotations_json: bytes):
         from types import SimpleNamespace
 
-        from blender_addon.scene.png import decode_png, encode_png
+        from blender_addon.core.png import decode_png, encode_png
 
         self.calls += 1
         if self.calls <= self.fail:

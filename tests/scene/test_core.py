@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from blender_addon.core.annotate import PersonInfo, person_record
+from blender_addon.core.exr import read_exr
 from blender_addon.core.placement import (
     FloorObstacle,
     PlacementError,
@@ -17,8 +18,7 @@ from blender_addon.core.placement import (
     rect,
     unproject_polygon_px,
 )
-from blender_addon.scene.exr import read_exr
-from blender_addon.scene.png import decode_png, encode_png
+from blender_addon.core.png import decode_png, encode_png
 from shared_schema import CameraModel
 from shared_schema.coco import decode_rle
 from shared_schema.distributions import rng_for

@@ -35,9 +35,9 @@ RESIDUALS: dict[str, float] = {}
 def _render_markers(model: CameraModel, tmp_path) -> np.ndarray:
     import bmesh
 
+    from blender_addon.core.exr import find_channel, read_exr
     from blender_addon.scene import compat
     from blender_addon.scene.camera import add_camera
-    from blender_addon.scene.exr import find_channel, read_exr
 
     old = bpy.data.scenes.get("R2_Markers")
     if old is not None:

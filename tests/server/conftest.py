@@ -23,6 +23,7 @@ from refine_server.client import RefineClient, ServerUnavailable
 from refine_server.imaging import encode_instances_png, encode_png
 from refine_server.model_card import ModelCard
 from refine_server.networks import ResnetGenerator
+from refine_server.serve_cli import uvicorn_config
 from refine_server.settings import Settings
 from shared_schema.annotation import GeneratorInfo, PoseSource, SceneAnnotation
 from shared_schema.annotation import Person as SPerson
@@ -111,8 +112,9 @@ def free_port() -> int:
 @contextlib.contextmanager
 def running_server(settings: Settings, model=None) -> Iterator[str]:  # type: ignore[no-untyped-def]
     port = free_port()
+    settings = settings.model_copy(update={"host": "127.0.0.1", "port": port})
     app = create_app(settings, model=model)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
+    server = uvicorn.Server(uvicorn_config(app, settings, log_level="warning"))
     t = threading.Thread(target=server.run, daemon=True)
     t.start()
     base = f"http://127.0.0.1:{port}"

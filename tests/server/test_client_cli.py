@@ -24,13 +24,18 @@ from tests.server.conftest import free_port, make_scene, running_server
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_client_imports_only_stdlib_and_requests() -> None:
-    tree = ast.parse(Path(client_mod.__file__).read_text())
+def test_client_imports_only_stdlib_pydantic_and_the_contracts() -> None:
+    """The client lives beside the contracts; ``requests`` is imported only when a client is made."""
+    import shared_schema.client as shared_client
+
+    assert client_mod.RefineClient is shared_client.RefineClient  # refine_server.client is a re-export
+    tree = ast.parse(Path(shared_client.__file__).read_text())
     mods = {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
     mods |= {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     stdlib = {"__future__", "base64", "collections", "hashlib", "time", "dataclasses", "typing", "json", "contextlib"}
-    assert mods <= stdlib | {"requests"}
-    code = "import sys, refine_server.client; assert 'torch' not in sys.modules and 'numpy' not in sys.modules"
+    assert mods <= stdlib | {"pydantic", "requests", "api"}
+    code = ("import sys, shared_schema.client; assert not {'torch', 'fastapi', 'requests', 'bpy'} & set(sys.modules)"
+            "; import refine_server.client; assert 'torch' not in sys.modules")  # fmt: skip
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
@@ -93,11 +98,13 @@ def test_cli_missing_default_model_names_the_path(tmp_path: Path) -> None:
     assert r.returncode == 2 and str(tmp_path / "nope") in r.stderr
 
 
-def test_cli_serves_a_checkpoint(checkpoint_dir: Path) -> None:
+def test_cli_serves_a_checkpoint(checkpoint_dir: Path, tmp_path: Path) -> None:
     port = free_port()
     env = {**os.environ, "OMP_NUM_THREADS": "1", "REFINE_TORCH_THREADS": "1"}
+    (tmp_path / "token").write_text("tok\n")
     proc = subprocess.Popen([sys.executable, "-m", "refine_server", "serve", "--model", str(checkpoint_dir),
-                             "--device", "cpu", "--port", str(port), "--token", "tok", "--log-level", "warning"],
+                             "--device", "cpu", "--port", str(port), "--token-file", str(tmp_path / "token"),
+                             "--log-level", "warning"],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
     try:
         c = RefineClient(f"http://127.0.0.1:{port}", token="tok", timeout=30)

@@ -52,8 +52,8 @@ def test_bad_images_are_400(server: str) -> None:
     png = sc.image_png
     assert "truncated" in _err(_post(server, _files(sc, image=png[: len(png) // 2])), 400, "invalid_image", "image")
     _err(_post(server, _files(sc, instances=b"\x89PNG\r\n\x1a\nxx")), 400, "invalid_image", "instances")
-    # 16-bit RGB-ish / palette modes are rejected as instances; CMYK JPEG rejected as image
-    _err(_post(server, _files(sc, instances=png)), 400, "invalid_image", "instances")
+    # a valid image in a mode the part does not take is 422 (an RGB PNG as instances)
+    _err(_post(server, _files(sc, instances=png)), 422, "unsupported_image", "instances")
     bomb = png_bytes(Image.new("L", (5000, 5000)))  # 25 Mpx in ~25 kB
     assert len(bomb) < 100_000
     assert "exceeds" in _err(_post(server, _files(sc, image=bomb)), 400, "decompression_bomb", "image")

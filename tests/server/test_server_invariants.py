@@ -86,7 +86,10 @@ def test_options_persons_and_8bit_instances(server: str) -> None:
 
 def test_no_people_returns_the_input(server: str) -> None:
     sc = make_scene(13, n=2)
-    sc = Scene(sc.rgb, np.zeros_like(sc.imap), sc.annotations, sc.center)
+    ann = json.loads(sc.annotations)
+    for person in ann["persons"]:  # fully occluded: annotated, but no visible pixel
+        person["area"] = 0
+    sc = Scene(sc.rgb, np.zeros_like(sc.imap), json.dumps(ann).encode(), sc.center)
     r = _post(server, sc)
     assert r.status_code == 200
     assert np.array_equal(_decode(base64.b64decode(r.json()["image_png_base64"])), sc.rgb)

@@ -1,0 +1,159 @@
+"""Server limits benchmark: prints ONE JSON line on stdout (progress goes to stderr).
+
+Measures, against a real ``python -m refine_server serve`` subprocess (``--root`` runs another checkout, e.g. an
+older commit, for a before/after):
+
+* how long a stalled upload stays open: a POST that sent its headers (Content-Length 1 MB) and 4 body bytes,
+  then nothing (the server's answer and the seconds until it closed the connection, capped at ``--stall-cap``);
+* the peak resident memory (VmHWM of the server process) of one request at the default limits — a 4096x4096
+  image with 64 persons — and of ``--concurrent`` such requests at once, with their statuses and the resident
+  memory left afterwards.
+
+    .venv/bin/python bench/server_limits.py [--root /tmp/before] [--size 4096] [--persons 64] [--concurrent 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from refine_server.imaging import encode_instances_png, encode_png  # noqa: E402
+from shared_schema.annotation import GeneratorInfo, PoseSource, SceneAnnotation  # noqa: E402
+from shared_schema.annotation import Person as SPerson  # noqa: E402
+from shared_schema.camera import CameraModel  # noqa: E402
+from shared_schema.geometry import bbox_from_mask, rotated_box_from_mask  # noqa: E402
+
+
+def log(msg: str) -> None:
+    print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+
+def big_scene(size: int, persons: int, seed: int = 0) -> tuple[bytes, bytes, bytes]:
+    """A flat background with ``persons`` ellipses (40x16 px) on a ring: small PNGs, full-size work."""
+    rng = np.random.default_rng(seed)
+    rgb = np.full((size, size, 3), 90, np.uint8)
+    imap = np.zeros((size, size), np.uint16)
+    yy, xx = np.mgrid[-48:48, -48:48] + 0.5
+    cam = CameraModel(width=size, height=size)
+    records = []
+    for k in range(1, persons + 1):
+        a = 2 * np.pi * k / persons
+        cx, cy = int(size / 2 + 0.35 * size * np.sin(a)), int(size / 2 - 0.35 * size * np.cos(a))
+        m = (xx / 40) ** 2 + (yy / 16) ** 2 <= 1
+        win = (slice(cy - 48, cy + 48), slice(cx - 48, cx + 48))
+        imap[win][m] = k
+        rgb[win][m] = rng.integers(40, 220, 3)
+        full = np.zeros((size, size), bool)
+        full[win] = m
+        records.append(SPerson(instance_id=k, posture="standing", head_3d=(0, 0, 1.7), bbox=bbox_from_mask(full),
+                               rotated_box=rotated_box_from_mask(full, cam.center), keypoints=[], area=int(m.sum()),
+                               visible_fraction=1.0, position=(0, 0), pose=PoseSource(posture="standing")))  # fmt: skip
+    ann = SceneAnnotation(image_id="limits", width=size, height=size, seed=seed, camera=cam, persons=records,
+                          generator=GeneratorInfo(version="bench"))  # fmt: skip
+    return encode_png(rgb, 6), encode_instances_png(imap), ann.to_json().encode()
+
+
+def proc_kib(pid: int, key: str) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    raise KeyError(key)
+
+
+def start_server(root: Path, port: int) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "refine_server", "serve", "--model", "default", "--device", "cpu",
+           "--port", str(port), "--log-level", "warning"]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=sys.stderr)
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                return proc
+        except requests.RequestException:
+            pass
+        if proc.poll() is not None:
+            raise SystemExit(f"error: server exited with {proc.returncode}")
+        time.sleep(0.3)
+    proc.kill()
+    raise SystemExit("error: server not ready after 180 s")
+
+
+def stalled_body(port: int, cap_s: float) -> dict[str, object]:
+    """Headers + 4 body bytes, then silence: seconds until the server answers/closes, and its status line."""
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"POST /v1/refine HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=zz\r\n"
+              b"Content-Length: 1000000\r\n\r\n--zz")  # fmt: skip
+    t0 = time.perf_counter()
+    s.settimeout(cap_s)
+    got = b""
+    try:
+        while chunk := s.recv(4096):
+            got += chunk
+    except TimeoutError:
+        pass
+    finally:
+        s.close()
+    status = got.split(b"\r\n", 1)[0].decode(errors="replace") if got else None
+    return {"stalled_body_open_s": round(time.perf_counter() - t0, 2), "stalled_body_capped_at_s": cap_s,
+            "stalled_body_answer": status}  # fmt: skip
+
+
+def post(port: int, parts: tuple[bytes, bytes, bytes]) -> int:
+    files = {"image": ("i.png", parts[0], "image/png"), "instances": ("m.png", parts[1], "image/png"),
+             "annotations": ("a.json", parts[2], "application/json")}  # fmt: skip
+    return requests.post(f"http://127.0.0.1:{port}/v1/refine", files=files, timeout=600).status_code
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--root", type=Path, default=ROOT, help="checkout whose server is measured")
+    ap.add_argument("--size", type=int, default=4096)
+    ap.add_argument("--persons", type=int, default=64)
+    ap.add_argument("--concurrent", type=int, default=4)
+    ap.add_argument("--stall-cap", type=float, default=90.0, help="stop waiting for a stalled body after this")
+    args = ap.parse_args()
+    parts = big_scene(args.size, args.persons)
+    log(f"request: {sum(map(len, parts)) / 1e3:.0f} kB")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = start_server(args.root.resolve(), port)
+    try:
+        out: dict[str, object] = {"bench": "server_limits", "root": str(args.root), "image": f"{args.size}^2",
+                                  "persons": args.persons, "request_kB": round(sum(map(len, parts)) / 1e3)}  # fmt: skip
+        out["rss_ready_MiB"] = round(proc_kib(proc.pid, "VmRSS") / 1024)
+        t0 = time.perf_counter()
+        out["one_status"] = post(port, parts)
+        out["one_wall_s"] = round(time.perf_counter() - t0, 2)
+        out["one_peak_MiB"] = round(proc_kib(proc.pid, "VmHWM") / 1024)
+        log("one request done; concurrent")
+        with ThreadPoolExecutor(args.concurrent) as ex:
+            out["concurrent_statuses"] = sorted(ex.map(lambda _: post(port, parts), range(args.concurrent)))
+        out["concurrent_peak_MiB"] = round(proc_kib(proc.pid, "VmHWM") / 1024)
+        time.sleep(1.0)
+        out["rss_after_MiB"] = round(proc_kib(proc.pid, "VmRSS") / 1024)
+        log("stalled body")
+        out.update(stalled_body(port, args.stall_cap))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
