@@ -5,7 +5,7 @@
 Each tile: one person (12 standing on mocap frames, 4 sitting on a stool), dressed and carrying objects as
 sampled from the default AppearanceConfig, rendered with Cycles by an equidistant fisheye (``--fov`` degrees of
 its field shown, default 100) 2.8 m above the floor, offset 0.6 m sideways as in a real ceiling-mounted camera.
-The docs image is made with ``--fov 60`` (people large enough to see their clothes).
+The docs image is made with ``--fov 80`` (people large enough to see their clothes).
 """
 
 from __future__ import annotations
