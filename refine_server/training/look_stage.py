@@ -30,6 +30,10 @@ def fit_look_stage(cfg: TrainConfig, rf: RealFramesConfig, progress: bool = True
     print(f"[train] fitting the camera look: {len(real)} real frames, {len(syn)} rendered frames at "
           f"{rf.resize_to} px", file=sys.stderr)  # fmt: skip
     params = fit_look(real, syn)
+    if rf.fit == "adversarial":
+        from refine_server.look.adversarial import fit_look_adversarial
+
+        params = fit_look_adversarial(real, syn, params, steps=rf.adversarial_steps)
     qualities = sorted({f.jpeg_quality for f in real if f.jpeg_quality})
     notes = dict(params.notes)
     if qualities:

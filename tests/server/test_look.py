@@ -147,3 +147,14 @@ def test_look_params_reject_nan_and_bad_curves() -> None:
         LookParams.model_validate_json('{"noise_a": NaN}')
     with pytest.raises(ValueError):
         LookParams(tone_curves=[[1.0 - i / 16 for i in range(17)]] * 3)
+
+
+def test_adversarial_fit_runs_and_moves_toward_the_real_colour() -> None:
+    from refine_server.look.adversarial import fit_look_adversarial
+
+    syn = frames([u8(scene(s, 128)) for s in range(2)])
+    real = frames([u8(scene(s, 128) * np.array([0.8, 1.0, 1.2])) for s in range(2)])
+    out = fit_look_adversarial(real, syn, LookParams(), steps=25, patch=32, batch=8, pull=0.0, lr=8e-3)
+    g = out.gains_at_mid_grey()
+    assert g[2] > g[0]  # blue up, red down, as the "camera" does
+    assert "patch discriminator" in out.notes["method"]
