@@ -86,8 +86,8 @@ def test_fit_recovers_noise_and_jpeg_and_two_cameras_differ() -> None:
             out.append(img)
         return out
 
-    cam1 = fit_look(frames(camera((0.92, 1.0, 1.1), 0.003, None)), frames(syn), vignetting=False)
-    cam2 = fit_look(frames(camera((1.08, 1.0, 0.9), 0.0003, 60)), frames(syn), vignetting=False)
+    cam1 = fit_look(frames(camera((0.92, 1.0, 1.1), 0.003, None)), frames(syn))
+    cam2 = fit_look(frames(camera((1.08, 1.0, 0.9), 0.0003, 60)), frames(syn), colour="full")
     assert cam1.noise_sigma(0.5) == pytest.approx(np.sqrt(0.003 * 0.5 + 1e-5), rel=0.25)
     assert cam1.jpeg_quality is None
     assert cam2.jpeg_quality is not None and 40 <= cam2.jpeg_quality <= 80
