@@ -149,7 +149,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         cfg = build_config(args)
     except (ValueError, OSError) as e:
-        print(f"error: {str(e).splitlines()[0]}", file=sys.stderr)
+        lines = [ln.strip() for ln in str(e).splitlines() if ln.strip() and "errors.pydantic.dev" not in ln]
+        print(f"error: {'; '.join(lines[:4])}", file=sys.stderr)  # one line, with the offending field
         return 2
     rf = cfg.real_frames if cfg.real_frames and cfg.real_frames.paths else None
     res: dict[str, Any] = {}
