@@ -49,7 +49,7 @@ def _patch_sampler(frames: Sequence[Frame], size: int, rng: np.random.Generator)
 
 
 def fit_look_adversarial(real: Sequence[Frame], syn: Sequence[Frame], init: LookParams, *, steps: int = 300,
-                         patch: int = 48, batch: int = 16, lr: float = 2e-3, pull: float = 10.0,
+                         patch: int = 48, batch: int = 16, lr: float = 1e-3, pull: float = 10.0,
                          seed: int = 0) -> LookParams:  # fmt: skip
     """Adversarially refine ``init`` on patches; returns the new parameters (notes say how it was fitted)."""
     torch.manual_seed(seed)

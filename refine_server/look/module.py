@@ -80,6 +80,10 @@ def jpeg_roundtrip(rgb: np.ndarray, quality: int) -> np.ndarray:
         return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
 
 
+def _tiny0(v: float) -> float:
+    return 0.0 if v <= 1.01e-7 else v
+
+
 class CameraLook(nn.Module):
     """Learnable camera look (initialised from ``LookParams``); ``to_params()`` gives the record back."""
 
@@ -93,7 +97,8 @@ class CameraLook(nn.Module):
         self.curve_log_steps = nn.Parameter(steps.log())  # non-decreasing by construction
         self.vignetting = nn.Parameter(torch.tensor(p.vignetting, dtype=torch.float32))
         self.log_blur = nn.Parameter(torch.tensor(math.log(max(p.blur_sigma, 1e-3)), dtype=torch.float32))
-        self.noise_ab = nn.Parameter(torch.tensor([p.noise_a, p.noise_b], dtype=torch.float32))
+        ab = torch.tensor([max(p.noise_a, 1e-7), max(p.noise_b, 1e-7)], dtype=torch.float32)
+        self.log_noise_ab = nn.Parameter(ab.log())  # log-variances: steps scale with the noise level
         self.circle_radius = p.circle_radius
         self.jpeg_quality = p.jpeg_quality
         self.fitted_at = p.fitted_at
@@ -111,7 +116,8 @@ class CameraLook(nn.Module):
             r2 = (radius.to(y) ** 2).clamp(max=1.5)
             y = y * (1 + self.vignetting[0] * r2 + self.vignetting[1] * r2**2)
         if noise:
-            var = (self.noise_ab[0].clamp(min=0) * y.clamp(0, 1) + self.noise_ab[1].clamp(min=0)).clamp(min=1e-12)
+            a, b = self.log_noise_ab.exp()
+            var = (a * y.clamp(0, 1) + b).clamp(min=1e-12)
             eps = torch.randn(y.shape, generator=generator, dtype=y.dtype, device=y.device)
             y = y + var.sqrt() * eps
         return y.clamp(0, 1) * 2 - 1
@@ -121,7 +127,8 @@ class CameraLook(nn.Module):
             return LookParams(color_matrix=self.matrix.tolist(), tone_curves=self.curves().tolist(),
                               vignetting=tuple(self.vignetting.tolist()), circle_radius=self.circle_radius,
                               blur_sigma=float(self.log_blur.exp()) if float(self.log_blur.exp()) >= 0.05 else 0.0,
-                              noise_a=max(float(self.noise_ab[0]), 0.0), noise_b=max(float(self.noise_ab[1]), 0.0),
+                              noise_a=min(_tiny0(float(self.log_noise_ab[0].exp())), 0.05),
+                              noise_b=min(_tiny0(float(self.log_noise_ab[1].exp())), 0.01),
                               jpeg_quality=self.jpeg_quality, fitted_at=self.fitted_at, notes=self.notes)  # fmt: skip
 
 
