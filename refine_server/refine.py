@@ -22,7 +22,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from .crops import CropSpec, extract_crops, plan_crops, reinsert, to_model
+from .crops import CropSpec, crop_corners, extract_crops, plan_crops, reinsert, to_model
 from .look import PHOTO_MODES, LookSpec
 from .look.harmonize import person_look
 from .look.module import apply_look
@@ -66,6 +66,13 @@ def plan_and_crop(rgb: np.ndarray, imap: np.ndarray, center: tuple[float, float]
     return specs, (extract_crops(to_model(rgb), specs, crop_size) if specs else None)
 
 
+def spec_box(spec: CropSpec) -> tuple[int, int, int, int]:
+    """(y0, y1, x0, x1) pixel box around a person's crop square (which holds the whole visible mask)."""
+    c = crop_corners(spec)
+    lo, hi = np.floor(c.min(axis=0)), np.ceil(c.max(axis=0))
+    return int(max(lo[1], 0)), int(hi[1]), int(max(lo[0], 0)), int(hi[0])
+
+
 @dataclass
 class Finished:
     image: np.ndarray
@@ -87,7 +94,7 @@ def finish(rgb: np.ndarray, imap: np.ndarray, specs: list[CropSpec], refined: to
         out = apply_look(out, fitted, seed=seed)
     elif scope == "person" and mode != "off" and specs:
         person = np.isin(imap, [s.instance_id for s in specs])
-        out = person_look(out, person, mode, fitted, seed)
+        out = person_look(out, person, mode, fitted, seed, boxes=[spec_box(s) for s in specs])
     return Finished(out, scope, mode, (t1 - t0) * 1e3, (time.perf_counter() - t1) * 1e3)
 
 

@@ -107,25 +107,26 @@ def noise_curve(rgb: np.ndarray, mask: np.ndarray | None = None, block: int = 8,
     ``max_blocks`` bounds the work (a seeded random subset of the usable blocks)."""
     x = _float(rgb) if np.asarray(rgb).dtype != np.uint8 else np.asarray(rgb)
     h, w = x.shape[:2]
-    lo_clip, hi_clip = (2, 253) if x.dtype == np.uint8 else (2 / 255, 253 / 255)
-    ch = [x[..., c] for c in range(3)]
-    lo, hi = np.minimum(np.minimum(ch[0], ch[1]), ch[2]), np.maximum(np.maximum(ch[0], ch[1]), ch[2])
-    ok = (lo > lo_clip) & (hi < hi_clip)  # clipped pixels carry no noise
-    if mask is not None:
-        ok &= np.asarray(mask, bool)
     hb, wb = h // block, w // block
-    okb = ok[: hb * block, : wb * block].reshape(hb, block, wb, block).min(axis=(1, 3))
-    by, bx = np.nonzero(okb)
-    if by.size < 8:
+    if hb < 3 or wb < 3:
         return NoiseCurve(0.0, 0.0)
-    if max_blocks and by.size > max_blocks:
-        pick = np.random.default_rng(seed).choice(by.size, max_blocks, replace=False)
+    okb = np.ones((hb, wb), bool)
+    if mask is not None:
+        okb = np.asarray(mask, bool)[: hb * block, : wb * block].reshape(hb, block, wb, block).all(axis=(1, 3))
+    pad = 4  # 1 for the high-pass, 3 for three 3x3 box passes: blocks this close to the border are skipped
+    okb[0], okb[-1], okb[:, 0], okb[:, -1] = False, False, False, False
+    by, bx = np.nonzero(okb)
+    if max_blocks and by.size > 2 * max_blocks:  # candidates; clipped ones are dropped below
+        pick = np.random.default_rng(seed).choice(by.size, 2 * max_blocks, replace=False)
         by, bx = by[pick], bx[pick]
-    pad = 4  # 1 for the high-pass, 3 for three 3x3 box passes
-    xp = np.pad(x, ((pad, pad), (pad, pad), (0, 0)), mode="edge")
-    r = np.arange(block + 2 * pad)
-    patches = xp[(by * block)[:, None, None] + r[None, :, None], (bx * block)[:, None, None] + r[None, None, :]]
+    r = np.arange(block + 2 * pad) - pad
+    patches = x[(by * block)[:, None, None] + r[None, :, None], (bx * block)[:, None, None] + r[None, None, :]]
     patches = patches.astype(np.float64) / 255.0 if patches.dtype == np.uint8 else patches
+    core = patches[:, pad : pad + block, pad : pad + block].reshape(len(patches), -1)
+    unclipped = (core.min(axis=1) > 2 / 255) & (core.max(axis=1) < 253 / 255)  # clipped pixels carry no noise
+    patches = patches[unclipped][:max_blocks] if max_blocks else patches[unclipped]
+    if len(patches) < 8:
+        return NoiseCurve(0.0, 0.0)
     hp = _immerkaer(patches[:, pad - 1 : pad + block + 1, pad - 1 : pad + block + 1])  # (n, b, b, 3)
     sig = np.sqrt(np.pi / 2) * np.abs(hp).mean(axis=(1, 2, 3)) / 6.0
     tex = _smooth_gradient(patches.mean(-1))

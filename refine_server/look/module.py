@@ -21,7 +21,8 @@ from torch import nn
 
 from .params import LookParams
 
-__all__ = ["CameraLook", "apply_look", "colour_tone_numpy", "gaussian_blur", "jpeg_roundtrip", "radius_map"]
+__all__ = ["Box", "CameraLook", "apply_look", "colour_tone_numpy", "gaussian_blur", "jpeg_roundtrip", "mask_box",
+           "radius_map"]
 
 
 def _interp_curve(x: torch.Tensor, knots: torch.Tensor) -> torch.Tensor:
@@ -49,7 +50,7 @@ def colour_tone_numpy(rgb: Any, params: LookParams) -> np.ndarray:
 
 def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor | float) -> torch.Tensor:
     """Separable Gaussian PSF (reflect padding); differentiable in ``sigma``; identity below 0.05 px."""
-    s = float(sigma)
+    s = float(sigma.detach()) if isinstance(sigma, torch.Tensor) else float(sigma)
     if s < 0.05:
         return x
     r = max(1, math.ceil(3 * s))
@@ -79,6 +80,10 @@ def jpeg_roundtrip(rgb: np.ndarray, quality: int) -> np.ndarray:
         return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
 
 
+def _tiny0(v: float) -> float:
+    return 0.0 if v <= 1.01e-7 else v
+
+
 class CameraLook(nn.Module):
     """Learnable camera look (initialised from ``LookParams``); ``to_params()`` gives the record back."""
 
@@ -92,7 +97,8 @@ class CameraLook(nn.Module):
         self.curve_log_steps = nn.Parameter(steps.log())  # non-decreasing by construction
         self.vignetting = nn.Parameter(torch.tensor(p.vignetting, dtype=torch.float32))
         self.log_blur = nn.Parameter(torch.tensor(math.log(max(p.blur_sigma, 1e-3)), dtype=torch.float32))
-        self.noise_ab = nn.Parameter(torch.tensor([p.noise_a, p.noise_b], dtype=torch.float32))
+        ab = torch.tensor([max(p.noise_a, 1e-7), max(p.noise_b, 1e-7)], dtype=torch.float32)
+        self.log_noise_ab = nn.Parameter(ab.log())  # log-variances: steps scale with the noise level
         self.circle_radius = p.circle_radius
         self.jpeg_quality = p.jpeg_quality
         self.fitted_at = p.fitted_at
@@ -110,7 +116,8 @@ class CameraLook(nn.Module):
             r2 = (radius.to(y) ** 2).clamp(max=1.5)
             y = y * (1 + self.vignetting[0] * r2 + self.vignetting[1] * r2**2)
         if noise:
-            var = (self.noise_ab[0].clamp(min=0) * y.clamp(0, 1) + self.noise_ab[1].clamp(min=0)).clamp(min=1e-12)
+            a, b = self.log_noise_ab.exp()
+            var = (a * y.clamp(0, 1) + b).clamp(min=1e-12)
             eps = torch.randn(y.shape, generator=generator, dtype=y.dtype, device=y.device)
             y = y + var.sqrt() * eps
         return y.clamp(0, 1) * 2 - 1
@@ -120,7 +127,8 @@ class CameraLook(nn.Module):
             return LookParams(color_matrix=self.matrix.tolist(), tone_curves=self.curves().tolist(),
                               vignetting=tuple(self.vignetting.tolist()), circle_radius=self.circle_radius,
                               blur_sigma=float(self.log_blur.exp()) if float(self.log_blur.exp()) >= 0.05 else 0.0,
-                              noise_a=max(float(self.noise_ab[0]), 0.0), noise_b=max(float(self.noise_ab[1]), 0.0),
+                              noise_a=min(_tiny0(float(self.log_noise_ab[0].exp())), 0.05),
+                              noise_b=min(_tiny0(float(self.log_noise_ab[1].exp())), 0.01),
                               jpeg_quality=self.jpeg_quality, fitted_at=self.fitted_at, notes=self.notes)  # fmt: skip
 
 
@@ -157,60 +165,83 @@ def _noise(shape: tuple[int, ...], seed: int) -> np.ndarray:
     return win if flip % 2 == 0 else -win
 
 
-def _region(mask: np.ndarray, pad: int) -> tuple[slice, slice]:
-    """Bounding box of ``mask`` grown by ``pad`` and snapped to the 8-px grid (JPEG blocks stay frame-aligned)."""
+Box = tuple[int, int, int, int]  # y0, y1, x0, x1 (end-exclusive) in frame pixels
+
+
+def _grow(box: Box, pad: int, h: int, w: int) -> tuple[slice, slice]:
+    """``box`` grown by ``pad`` and snapped to the 8-px grid (JPEG blocks stay frame-aligned), clipped."""
+    y0, y1, x0, x1 = box
+    ys = slice(max((y0 - pad) // 8 * 8, 0), min(-(-(y1 + pad) // 8) * 8, h))
+    xs = slice(max((x0 - pad) // 8 * 8, 0), min(-(-(x1 + pad) // 8) * 8, w))
+    return ys, xs
+
+
+def mask_box(mask: np.ndarray) -> Box:
     ys, xs = np.nonzero(mask)
-    h, w = mask.shape
-    y0, x0 = max((ys.min() - pad) // 8 * 8, 0), max((xs.min() - pad) // 8 * 8, 0)
-    y1, x1 = min(-(-(ys.max() + 1 + pad) // 8) * 8, h), min(-(-(xs.max() + 1 + pad) // 8) * 8, w)
-    return slice(int(y0), int(y1)), slice(int(x0), int(x1))
+    return int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
+
+
+@functools.lru_cache(maxsize=64)
+def _pil_tables(matrix: tuple[tuple[float, ...], ...], curves: tuple[tuple[float, ...], ...]
+                ) -> tuple[tuple[float, ...] | None, list[int] | None]:  # fmt: skip
+    """(PIL 12-value colour matrix or None for identity, 768-entry tone table or None for identity)."""
+    m = np.asarray(matrix, np.float64)
+    mat = None if np.allclose(m, np.eye(3)) else tuple(float(v) for row in m for v in (*row, 0.0))
+    grid = np.arange(256) / 255.0
+    luts = [np.interp(grid, np.linspace(0, 1, len(c)), c) for c in curves]
+    if all(np.allclose(lut, grid, atol=0.5 / 255) for lut in luts):
+        return mat, None
+    return mat, [int(v) for lut in luts for v in np.clip(np.round(lut * 255), 0, 255)]
 
 
 def _colour_tone_pil(im: Image.Image, params: LookParams) -> Image.Image:
-    m = np.asarray(params.color_matrix, np.float64)
-    if not np.allclose(m, np.eye(3)):
-        im = im.convert("RGB", matrix=tuple(float(v) for row in m for v in (*row, 0.0)))
-    grid = np.arange(256) / 255.0
-    knots = np.linspace(0, 1, len(params.tone_curves[0]))
-    luts = [np.interp(grid, knots, c) for c in params.tone_curves]
-    if not all(np.allclose(lut, grid, atol=0.5 / 255) for lut in luts):
-        im = im.point([int(v) for lut in luts for v in np.clip(np.round(lut * 255), 0, 255)])
-    return im
+    mat, table = _pil_tables(tuple(map(tuple, params.color_matrix)), tuple(map(tuple, params.tone_curves)))
+    if mat is not None:
+        im = im.convert("RGB", matrix=mat)
+    return im.point(table) if table is not None else im
 
 
-def apply_look(rgb: np.ndarray, params: LookParams, seed: int = 0, mask: np.ndarray | None = None,
-               vignetting: bool = True) -> np.ndarray:  # fmt: skip
-    """The look on a uint8 (H, W, 3) frame; with ``mask`` (H, W) only those pixels change (others bit-identical).
-
-    The stages of ``CameraLook`` in 8-bit PIL/numpy for speed (colour matrix and tone-curve tables, PIL's Gaussian
-    blur, vignetting, noise from a seed-chosen window of a fixed Gaussian field, JPEG): deterministic for a given
-    ``seed``. No pixel moves: every stage is per-pixel or a symmetric blur. With a mask only the mask's bounding
-    box (plus the blur's reach) is processed.
-    """
+def _look_region(rgb: np.ndarray, params: LookParams, seed: int, ys: slice, xs: slice, vignetting: bool
+                 ) -> np.ndarray:  # fmt: skip
     h, w = rgb.shape[:2]
-    if mask is not None and not mask.any():
-        return rgb.copy()
-    ys, xs = (slice(0, h), slice(0, w)) if mask is None else _region(mask, math.ceil(3 * params.blur_sigma) + 8)
     im = _colour_tone_pil(Image.fromarray(np.ascontiguousarray(rgb[ys, xs])), params)
     if params.blur_sigma >= 0.05:
         im = im.filter(ImageFilter.GaussianBlur(params.blur_sigma))
     vig = vignetting and any(params.vignetting)
-    noisy = params.noise_a > 0 or params.noise_b > 0
-    if vig or noisy:
+    if not (vig or params.noise_a > 0 or params.noise_b > 0):
+        out = np.asarray(im, dtype=np.uint8)
+    else:
         y = np.asarray(im, dtype=np.float32) * np.float32(1 / 255)
         if vig:
             y = y * _vignette_gain(h, w, params.circle_radius, *params.vignetting)[ys, xs, None]
-        if noisy:
+        if params.noise_a > 0 or params.noise_b > 0:
             var = np.clip(y, 0, 1) * np.float32(params.noise_a) + np.float32(params.noise_b)
             y = y + np.sqrt(var) * _noise(y.shape, seed)
         out = (np.clip(y, 0, 1) * 255 + 0.5).astype(np.uint8)
-    else:
-        out = np.asarray(im, dtype=np.uint8)
-    if params.jpeg_quality:
-        out = jpeg_roundtrip(out, params.jpeg_quality)
+    return jpeg_roundtrip(out, params.jpeg_quality) if params.jpeg_quality else out
+
+
+def apply_look(rgb: np.ndarray, params: LookParams, seed: int = 0, mask: np.ndarray | None = None,
+               vignetting: bool = True, boxes: list[Box] | None = None) -> np.ndarray:  # fmt: skip
+    """The look on a uint8 (H, W, 3) frame; with ``mask`` (H, W) only those pixels change (others bit-identical).
+
+    The stages of ``CameraLook`` in 8-bit PIL/numpy for speed (colour matrix and tone-curve tables, PIL's Gaussian
+    blur, vignetting, noise from a seed-chosen window of a fixed Gaussian field, JPEG): deterministic for a given
+    ``seed``. No pixel moves: every stage is per-pixel or a symmetric blur. With a mask only ``boxes`` (default:
+    the mask's bounding box), grown by the blur's reach, are processed: cost follows the people's area.
+    """
+    h, w = rgb.shape[:2]
     if mask is None:
-        return np.array(out, dtype=np.uint8)
+        return np.array(_look_region(rgb, params, seed, slice(0, h), slice(0, w), vignetting), dtype=np.uint8)
     res = rgb.copy()
-    sub = res[ys, xs]
-    sub[mask[ys, xs]] = out[mask[ys, xs]]
+    if not mask.any():
+        return res
+    pad = math.ceil(3 * params.blur_sigma) + 8
+    for k, box in enumerate(boxes or [mask_box(mask)]):
+        ys, xs = _grow(box, pad, h, w)
+        m = mask[ys, xs]
+        if m.any():
+            out = _look_region(rgb, params, seed + 7919 * k, ys, xs, vignetting)
+            sub = res[ys, xs]
+            sub[m] = out[m]
     return res

@@ -46,6 +46,8 @@ def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resize-to", type=int, default=None, help="working size (longer side, px; default 512)")
     p.add_argument("--photo-look", choices=["harmonize", "fitted", "both", "off"], default=None,
                    help="the look over real-photo backgrounds (default harmonize)")
+    p.add_argument("--look-fit", choices=["stats", "adversarial"], default=None,
+                   help="how the look is fitted: statistics matching (default) or that plus a patch discriminator")
     p.add_argument("--init-model", default=None, help="generator kept when there are no labelled real people "
                    "(default: the bundled default model)")  # fmt: skip
     p.add_argument("--resume", action="store_true", help="continue from OUT_DIR/checkpoints/last.pt if present")
@@ -110,7 +112,8 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
         upd["exclude"] = [*rf.exclude, *args.exclude]
     if args.overlay:
         upd["overlays"] = [*rf.overlays, *(_parse_overlay(o) for o in args.overlay)]
-    for key, val in (("resize_to", args.resize_to), ("photo_mode", args.photo_look), ("init_model", args.init_model)):
+    for key, val in (("resize_to", args.resize_to), ("photo_mode", args.photo_look), ("init_model", args.init_model),
+                     ("fit", args.look_fit)):
         if val is not None:
             upd[key] = val
     if upd or cfg.real_frames:
@@ -152,7 +155,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: invalid training config: {'.'.join(map(str, first['loc']))}: {first['msg']}", file=sys.stderr)
         return 2
     except (ValueError, OSError) as e:
-        print(f"error: {str(e).splitlines()[0]}", file=sys.stderr)
+        lines = [ln.strip() for ln in str(e).splitlines() if ln.strip() and "errors.pydantic.dev" not in ln]
+        print(f"error: {'; '.join(lines[:4])}", file=sys.stderr)  # one line, with the offending field
         return 2
     rf = cfg.real_frames if cfg.real_frames and cfg.real_frames.paths else None
     res: dict[str, Any] = {}
@@ -169,8 +173,10 @@ def run(args: argparse.Namespace) -> int:
         res["generator"] = f"kept {model_dir} (no labelled real people in the config)"
     out = cfg.resolve(cfg.out_dir) / "model"
     if look is not None:
-        note = {"look_fitted_on": look.fitted_on, "generator_from": str(model_dir)}
-        updates = {"model_id": cfg.model_id or f"{cfg.name}-look", "training_data": note}
+        note = {"look_fitted_on": look.fitted_on, "generator_from": str(model_dir), **cfg.training_data_notes}
+        updates: dict[str, Any] = {"model_id": cfg.model_id or f"{cfg.name}-look", "training_data": note}
+        if cfg.license_notes:
+            updates["license_notes"] = cfg.license_notes
         card = attach_look(model_dir, out, look, updates)
         if args.export:
             attach_look(model_dir, Path(args.export), look, updates)

@@ -42,6 +42,11 @@ class RealFramesConfig(_Strict):
     video_every_s: float = Field(2.0, gt=0.0, le=3600.0)
     max_frames: int = Field(200, ge=1, le=100_000)
     photo_mode: Literal["harmonize", "fitted", "both", "off"] = "harmonize"
+    fit: Literal["stats", "adversarial"] = Field("stats", description="statistics matching, or that followed by "
+                                                 "a small patch discriminator")  # fmt: skip
+    adversarial_steps: int = Field(300, ge=1, le=100_000)
+    colour: Literal["wb", "full"] = Field("wb", description="white balance only, or + saturation and tone curve")
+    vignetting: bool = Field(False, description="fit radial vignetting (needs many frames: content-driven)")
     init_model: str = Field("default", description="generator kept when there are no labelled real people")
 
 

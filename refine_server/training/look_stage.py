@@ -29,7 +29,11 @@ def fit_look_stage(cfg: TrainConfig, rf: RealFramesConfig, progress: bool = True
         raise ValueError("no rendered frames to fit the look against: set data.synthetic or pass --synthetic")
     print(f"[train] fitting the camera look: {len(real)} real frames, {len(syn)} rendered frames at "
           f"{rf.resize_to} px", file=sys.stderr)  # fmt: skip
-    params = fit_look(real, syn)
+    params = fit_look(real, syn, colour=rf.colour, vignetting=rf.vignetting)
+    if rf.fit == "adversarial":
+        from refine_server.look.adversarial import fit_look_adversarial
+
+        params = fit_look_adversarial(real, syn, params, steps=rf.adversarial_steps)
     qualities = sorted({f.jpeg_quality for f in real if f.jpeg_quality})
     notes = dict(params.notes)
     if qualities:

@@ -86,8 +86,8 @@ def test_fit_recovers_noise_and_jpeg_and_two_cameras_differ() -> None:
             out.append(img)
         return out
 
-    cam1 = fit_look(frames(camera((0.92, 1.0, 1.1), 0.003, None)), frames(syn), vignetting=False)
-    cam2 = fit_look(frames(camera((1.08, 1.0, 0.9), 0.0003, 60)), frames(syn), vignetting=False)
+    cam1 = fit_look(frames(camera((0.92, 1.0, 1.1), 0.003, None)), frames(syn))
+    cam2 = fit_look(frames(camera((1.08, 1.0, 0.9), 0.0003, 60)), frames(syn), colour="full")
     assert cam1.noise_sigma(0.5) == pytest.approx(np.sqrt(0.003 * 0.5 + 1e-5), rel=0.25)
     assert cam1.jpeg_quality is None
     assert cam2.jpeg_quality is not None and 40 <= cam2.jpeg_quality <= 80
@@ -147,3 +147,14 @@ def test_look_params_reject_nan_and_bad_curves() -> None:
         LookParams.model_validate_json('{"noise_a": NaN}')
     with pytest.raises(ValueError):
         LookParams(tone_curves=[[1.0 - i / 16 for i in range(17)]] * 3)
+
+
+def test_adversarial_fit_runs_and_moves_toward_the_real_colour() -> None:
+    from refine_server.look.adversarial import fit_look_adversarial
+
+    syn = frames([u8(scene(s, 128)) for s in range(2)])
+    real = frames([u8(scene(s, 128) * np.array([0.8, 1.0, 1.2])) for s in range(2)])
+    out = fit_look_adversarial(real, syn, LookParams(), steps=25, patch=32, batch=8, pull=0.0, lr=8e-3)
+    g = out.gains_at_mid_grey()
+    assert g[2] > g[0]  # blue up, red down, as the "camera" does
+    assert "patch discriminator" in out.notes["method"]
