@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     a = parse_args(argv)
     from tqdm import tqdm
 
-    from blender_addon.scene.png import encode_png
+    from blender_addon.core.png import encode_png
     from shared_schema.dataset import atomic_write_bytes
 
     try:

@@ -17,7 +17,7 @@ LAYOUT = {"obstacles": [{"name": "desk", "kind": "table", "polygon": [[0.8, 0.8]
 
 
 def _photos(folder, n: int = 2, size: int = 96) -> list[str]:
-    from blender_addon.scene.png import encode_png
+    from blender_addon.core.png import encode_png
 
     folder.mkdir(parents=True, exist_ok=True)
     out = []

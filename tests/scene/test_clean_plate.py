@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from blender_addon.core.clean_plate import ThinningBuffer, check_frames, even_indices, temporal_median
-from blender_addon.scene.png import encode_png, read_png
+from blender_addon.core.png import encode_png, read_png
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -8,7 +8,7 @@ import pytest
 bpy = pytest.importorskip("bpy")
 
 from blender_addon import pipeline  # noqa: E402
-from blender_addon.scene.png import read_png  # noqa: E402
+from blender_addon.core.png import read_png  # noqa: E402
 from shared_schema.config import MAX_PEOPLE  # noqa: E402
 
 from .conftest import small_config  # noqa: E402

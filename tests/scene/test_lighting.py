@@ -10,8 +10,8 @@ bpy = pytest.importorskip("bpy")
 
 from blender_addon import pipeline  # noqa: E402
 from blender_addon.core.lighting import luminance  # noqa: E402
+from blender_addon.core.png import encode_png, read_png, srgb_to_linear  # noqa: E402
 from blender_addon.scene.lighting import circle_mask  # noqa: E402
-from blender_addon.scene.png import encode_png, read_png, srgb_to_linear  # noqa: E402
 from shared_schema.annotation import SceneAnnotation  # noqa: E402
 
 from .conftest import RES, small_config  # noqa: E402
