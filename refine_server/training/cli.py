@@ -124,9 +124,12 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
     return cfg
 
 
-def train_generator(cfg: TrainConfig, args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
-    """The configured generator training (unchanged Trainer); returns (model dir, fit result)."""
+def train_generator(cfg: TrainConfig, args: argparse.Namespace, look: Any = None) -> tuple[Path, dict[str, Any]]:
+    """The configured generator training; with a fitted ``look`` (LookSpec) the generator is trained behind that
+    frozen camera look, so it learns only what the look leaves. Returns (model dir, fit result)."""
     import torch
+
+    from refine_server.look.module import CameraLook
 
     from .trainer import Trainer, load_datasets
 
@@ -134,7 +137,8 @@ def train_generator(cfg: TrainConfig, args: argparse.Namespace) -> tuple[Path, d
         torch.set_num_threads(cfg.threads)
     syn, real = load_datasets(cfg)
     print(f"[train] {len(syn)} synthetic crops, {len(real)} real crops, crop {cfg.data.crop_size}px", file=sys.stderr)
-    tr = Trainer(cfg, syn, real)
+    frozen = CameraLook(look.params) if look is not None and look.params is not None else None
+    tr = Trainer(cfg, syn, real, look=frozen)
     if args.resume and tr.load_checkpoint():
         print(f"[train] resumed at step {tr.step} (pre-fit {tr.pre_step})", file=sys.stderr)
     res = tr.fit(max_seconds=args.max_minutes * 60 if args.max_minutes else None)
@@ -165,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"[train] look: {look.description}", file=sys.stderr)
         res["look"] = look.description
     if cfg.data.real and (cfg.steps > 0 or cfg.pretrain_steps > 0):
-        model_dir, fit_res = train_generator(cfg, args)
+        model_dir, fit_res = train_generator(cfg, args, look)
         res.update(fit_res)
     else:
         assert rf is not None  # build_config guarantees footage or a config; a config without data.real fails here
