@@ -74,71 +74,65 @@ def load_real_config(cfg_path: str | None) -> tuple[list, list, str | None]:
     return test, train, None
 
 
-def evaluate(args: argparse.Namespace) -> dict[str, Any]:
-    import numpy as np
-    import torch
-
-    from refine_server.checkpoint import load_model
+def _refined_dirs(args: argparse.Namespace, gen: Any, card: Any, out: Path) -> list[Path | None]:
+    """Per synthetic dataset: its refined images, generated here with the model (server geometry) or given."""
     from refine_server.refine import refine_dataset
-    from refine_server.training.dataset import CropSet, crops_from_real, crops_from_rendered
-    from refine_server.training.plots import sample_grid
 
-    from .detector import evaluate_detector, frames_from_real, frames_from_rendered
-    from .fid_kid import fid, kid
-    from .inception import InceptionFeatures, PixelFeatures, verify_inception
-    from .report import write_report
-
-    t0 = time.time()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    result: dict[str, Any] = {"args": {k: v for k, v in vars(args).items() if k != "func"}}
-    card = None
-    if args.model:
-        gen, card = load_model(Path(args.model), args.device)
-        result["model"] = {"model_id": card.model_id, "path": str(args.model), "crop_size": card.crop_size,
-                           "margin": card.margin, "sha256": card.sha256}  # fmt: skip
-    S = args.crop_size or (card.crop_size if card else 64)
-    margin = args.margin if args.margin is not None else (card.margin if card else 0.15)
-    # refined images: generated here with the model (server geometry) or given
-    refined_dirs: list[Path | None] = []
+    dirs: list[Path | None] = []
     for i, root in enumerate(args.synthetic):
         if args.refined_dir:
-            refined_dirs.append(Path(args.refined_dir).resolve())
+            dirs.append(Path(args.refined_dir).resolve())
         elif card is not None:
             d = (out / f"refined_{i}").resolve()
             refine_dataset(gen, root, d, card.crop_size, card.margin, args.max_images, look=card.look)
-            refined_dirs.append(d)
+            dirs.append(d)
         else:
-            refined_dirs.append(None)
-    syn = CropSet.concat([crops_from_rendered(r, S, margin=margin, max_images=args.max_images)
+            dirs.append(None)
+    return dirs
+
+
+def _crop_sets(args: argparse.Namespace, gen: Any, card: Any, refined_dirs: list[Path | None], size: int,
+               margin: float, out: Path) -> dict[str, Any]:  # fmt: skip
+    """synthetic / refined / refined_raw crop sets (no real ones), with a sample grid of the refined crops."""
+    import torch
+
+    from refine_server.training.dataset import CropSet, crops_from_rendered
+    from refine_server.training.plots import sample_grid
+
+    syn = CropSet.concat([crops_from_rendered(r, size, margin=margin, max_images=args.max_images)
                           for r in args.synthetic])  # fmt: skip
     sets: dict[str, CropSet] = {"synthetic": syn}
-    if all(d is not None for d in refined_dirs):
-        sets["refined"] = CropSet.concat([crops_from_rendered(r, S, margin=margin, max_images=args.max_images,
-                                                              image_dir=str(d))
-                                          for r, d in zip(args.synthetic, refined_dirs, strict=True)])  # fmt: skip
-        if card is not None:  # the generator's raw output on the synthetic crops (before reinsertion), for reference
-            with torch.no_grad():
-                raw = torch.cat([gen(syn.images[i : i + 64].to(args.device)).cpu() for i in range(0, len(syn), 64)])
-            sets["refined_raw"] = CropSet(raw, syn.masks, syn.meta)
-        n = min(8, len(syn))
-        sample_grid(sets["synthetic"].images[:n], sets["refined"].images[:n], out / "samples_refined.png")
-    test_src, train_src, why = load_real_config(args.real_config)
-    if test_src:
-        sets["real"] = CropSet.concat([crops_from_real(s, S, margin=margin) for s in test_src])
-    result["sets"] = {k: {"n_crops": len(v), "crop_size": S, "margin": margin} for k, v in sets.items()}
-    result["real_data"] = "used" if test_src else f"skipped: {why}"
+    if not all(d is not None for d in refined_dirs):
+        return sets
+    sets["refined"] = CropSet.concat([crops_from_rendered(r, size, margin=margin, max_images=args.max_images,
+                                                          image_dir=str(d))
+                                      for r, d in zip(args.synthetic, refined_dirs, strict=True)])  # fmt: skip
+    if card is not None:  # the generator's raw output on the synthetic crops (before reinsertion), for reference
+        with torch.no_grad():
+            raw = torch.cat([gen(syn.images[i : i + 64].to(args.device)).cpu() for i in range(0, len(syn), 64)])
+        sets["refined_raw"] = CropSet(raw, syn.masks, syn.meta)
+    n = min(8, len(syn))
+    sample_grid(sets["synthetic"].images[:n], sets["refined"].images[:n], out / "samples_refined.png")
+    return sets
 
-    # -- realism -----------------------------------------------------------------------------------------------
-    inc: InceptionFeatures | PixelFeatures
+
+def _features(args: argparse.Namespace, result: dict[str, Any]) -> Any:
+    from .inception import InceptionFeatures, PixelFeatures, verify_inception
+
     if args.features == "inception":
         inc = InceptionFeatures(device=args.device)
         result["inception"] = verify_inception(inc)
-    else:
-        inc = PixelFeatures()
-        result["inception"] = {"features": "pixels (test stand-in, not a realism metric)"}
+        return inc
+    result["inception"] = {"features": "pixels (test stand-in, not a realism metric)"}
+    return PixelFeatures()
+
+
+def _realism(args: argparse.Namespace, sets: dict[str, Any], inc: Any) -> dict[str, Any]:
+    """KID and FID of every pair (and the real-vs-real floor), one subset size for all."""
+    import numpy as np
+
+    from .fid_kid import fid, kid
+
     feats = {k: inc(v.images) for k, v in sets.items()}
     realism: dict[str, Any] = {"kid": {}, "fid": {}}
     pairs = [("synthetic", "refined")]
@@ -161,42 +155,47 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         ia, ib = rng.choice(len(feats[a]), m, replace=False), rng.choice(len(feats[b]), m, replace=False)
         realism["fid"][key] = fid(feats[a][ia], feats[b][ib])  # equal-size sets: FIDs comparable
     realism["subset_size"] = m
-    result["realism"] = realism
+    return realism
 
-    # -- downstream detector -----------------------------------------------------------------------------------
-    if not args.no_detector and test_src:
-        res = args.detector_res
-        train_sets, rule_check = {}, {}
-        syn_frames, syn_frames_ref = [], []
-        for r, rd in zip(args.synthetic, refined_dirs, strict=True):
-            f, chk = frames_from_rendered(r, res, rule=args.head_rule, max_images=args.max_images)
-            syn_frames += f
-            rule_check[str(r)] = chk
-            if rd is not None:
-                syn_frames_ref += frames_from_rendered(r, res, image_dir=rd, rule=args.head_rule,
-                                                       max_images=args.max_images)[0]  # fmt: skip
-        for j, r in enumerate(args.detector_extra):
-            syn_frames += frames_from_rendered(r, res, rule=args.head_rule)[0]
-            if card is not None:
-                d = (out / f"refined_detector_{j}").resolve()
-                refine_dataset(gen, r, d, card.crop_size, card.margin, look=card.look)
-                syn_frames_ref += frames_from_rendered(r, res, image_dir=d, rule=args.head_rule)[0]
-        train_sets["synthetic"] = syn_frames
-        if syn_frames_ref:
-            train_sets["refined"] = syn_frames_ref
-        real_train = [f for s in train_src for f in frames_from_real(s, res, rule=args.head_rule)]
-        if real_train:
-            train_sets["real_few"] = real_train
-        test = [f for s in test_src for f in frames_from_real(s, res, rule=args.head_rule)]
-        det = evaluate_detector(train_sets, test, steps=args.detector_steps, seeds=tuple(args.detector_seeds),
-                                threshold=args.detector_threshold, device=args.device)  # fmt: skip
-        det["head_rule_check_on_renders"] = rule_check
-        result["detector"] = det
-    elif not test_src:
-        result["detector"] = {"skipped": why}
 
+def _detector(args: argparse.Namespace, gen: Any, card: Any, refined_dirs: list[Path | None], test_src: list,
+              train_src: list, out: Path) -> dict[str, Any]:  # fmt: skip
+    """Head detectors trained on synthetic / refined / a few real frames, tested on the held-out real frames."""
+    from refine_server.refine import refine_dataset
+
+    from .detector import evaluate_detector, frames_from_real, frames_from_rendered
+
+    res, rule = args.detector_res, args.head_rule
+    train_sets, rule_check = {}, {}
+    syn_frames, syn_frames_ref = [], []
+    for r, rd in zip(args.synthetic, refined_dirs, strict=True):
+        f, chk = frames_from_rendered(r, res, rule=rule, max_images=args.max_images)
+        syn_frames += f
+        rule_check[str(r)] = chk
+        if rd is not None:
+            syn_frames_ref += frames_from_rendered(r, res, image_dir=rd, rule=rule, max_images=args.max_images)[0]
+    for j, r in enumerate(args.detector_extra):
+        syn_frames += frames_from_rendered(r, res, rule=rule)[0]
+        if card is not None:
+            d = (out / f"refined_detector_{j}").resolve()
+            refine_dataset(gen, r, d, card.crop_size, card.margin, look=card.look)
+            syn_frames_ref += frames_from_rendered(r, res, image_dir=d, rule=rule)[0]
+    train_sets["synthetic"] = syn_frames
+    if syn_frames_ref:
+        train_sets["refined"] = syn_frames_ref
+    real_train = [f for s in train_src for f in frames_from_real(s, res, rule=rule)]
+    if real_train:
+        train_sets["real_few"] = real_train
+    test = [f for s in test_src for f in frames_from_real(s, res, rule=rule)]
+    det = evaluate_detector(train_sets, test, steps=args.detector_steps, seeds=tuple(args.detector_seeds),
+                            threshold=args.detector_threshold, device=args.device)  # fmt: skip
+    det["head_rule_check_on_renders"] = rule_check
+    return det
+
+
+def _summary(result: dict[str, Any], seconds: float) -> dict[str, Any]:
     summary: dict[str, Any] = {}
-    k = realism["kid"]
+    k = result["realism"]["kid"]
     if "synthetic|real" in k and "refined|real" in k:
         a, b = k["synthetic|real"]["mean"], k["refined|real"]["mean"]
         summary.update({"KID(synthetic,real)": a, "KID(refined,real)": b,
@@ -205,10 +204,46 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     if "detector" in result and "by_training_set" in result["detector"]:
         for name, r in result["detector"]["by_training_set"].items():
             summary[f"F1 trained on {name}"] = r["f1"]
-    summary["seconds"] = round(time.time() - t0, 1)
-    result["summary"] = summary
-    extra = [p for p in [out / "samples_refined.png"] if p.is_file()]
-    write_report(result, out, extra)
+    summary["seconds"] = round(seconds, 1)
+    return summary
+
+
+def evaluate(args: argparse.Namespace) -> dict[str, Any]:
+    """Crop sets → FID/KID (+ floor) → detector test → report.json/html in ``args.out``; returns the result."""
+    import torch
+
+    from refine_server.checkpoint import load_model
+    from refine_server.training.dataset import CropSet, crops_from_real
+
+    from .report import write_report
+
+    t0 = time.time()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    result: dict[str, Any] = {"args": {k: v for k, v in vars(args).items() if k != "func"}}
+    gen, card = None, None
+    if args.model:
+        gen, card = load_model(Path(args.model), args.device)
+        result["model"] = {"model_id": card.model_id, "path": str(args.model), "crop_size": card.crop_size,
+                           "margin": card.margin, "sha256": card.sha256}  # fmt: skip
+    size = args.crop_size or (card.crop_size if card else 64)
+    margin = args.margin if args.margin is not None else (card.margin if card else 0.15)
+    refined_dirs = _refined_dirs(args, gen, card, out)
+    sets = _crop_sets(args, gen, card, refined_dirs, size, margin, out)
+    test_src, train_src, why = load_real_config(args.real_config)
+    if test_src:
+        sets["real"] = CropSet.concat([crops_from_real(s, size, margin=margin) for s in test_src])
+    result["sets"] = {k: {"n_crops": len(v), "crop_size": size, "margin": margin} for k, v in sets.items()}
+    result["real_data"] = "used" if test_src else f"skipped: {why}"
+    result["realism"] = _realism(args, sets, _features(args, result))
+    if not args.no_detector and test_src:
+        result["detector"] = _detector(args, gen, card, refined_dirs, test_src, train_src, out)
+    elif not test_src:
+        result["detector"] = {"skipped": why}
+    result["summary"] = _summary(result, time.time() - t0)
+    write_report(result, out, [p for p in [out / "samples_refined.png"] if p.is_file()])
     return result
 
 
