@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "bench" / "realism.py"
-REAL = ROOT.parent.parent / "shared" / "data" / "real_fisheye" / "cepdof_sample"
+REAL = ROOT.parent / "shared" / "data" / "real_fisheye" / "cepdof_sample"
 
 
 def _run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
