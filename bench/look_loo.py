@@ -25,7 +25,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-FOOTAGE = ROOT.parent.parent / "shared" / "data" / "real_fisheye" / "unlabeled_rapid_fork_hoangnt2601" / "images"
+FOOTAGE = ROOT.parent / "shared" / "data" / "real_fisheye" / "unlabeled_rapid_fork_hoangnt2601" / "images"
 CAMERAS = {"pharmacy_aisles": ["22h26m49s829", "14h57m50s906"], "pharmacy_counter": ["14h57m28s066"],
            "pharmacy_store2": ["14h57m36s484"]}  # fmt: skip
 
