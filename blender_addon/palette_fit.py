@@ -59,7 +59,8 @@ def collect_pixels(boxes: dict[str, list[list[float]]], images: Path, per_box: i
     from PIL import Image
     from tqdm import tqdm
 
-    from .core.appearance import rng_for
+    from shared_schema.distributions import rng_for
+
     from .core.palette_model import BOTTOM_BAND, TOP_BAND, band_points, sample_pixels
 
     Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
@@ -82,8 +83,8 @@ def collect_pixels(boxes: dict[str, list[list[float]]], images: Path, per_box: i
 def fit(pixels: dict[str, np.ndarray], families: int, seed: int):
     """The AppearanceConfig with ``palettes.tops``/``bottoms`` fitted to ``pixels``."""
     from shared_schema.config import AppearanceConfig
+    from shared_schema.distributions import rng_for
 
-    from .core.appearance import rng_for
     from .core.palette_model import fit_families
 
     cfg = AppearanceConfig()

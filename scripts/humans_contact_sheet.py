@@ -23,8 +23,8 @@ sys.path.insert(0, str(ROOT))
 
 import bpy  # noqa: E402
 
-from blender_addon.core.appearance import rng_for  # noqa: E402
 from blender_addon.humans import PersonParams, make_person  # noqa: E402
+from shared_schema.distributions import rng_for  # noqa: E402
 
 
 def _scene(size: int, samples: int, a):

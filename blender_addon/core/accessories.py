@@ -11,7 +11,8 @@ import math
 
 import numpy as np
 
-from .appearance import rng_for
+from shared_schema.distributions import rng_for
+
 from .palette import families, sample_colour
 from .retarget import Skeleton
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import zlib
 
 import numpy as np
 
@@ -24,15 +23,6 @@ HAIR_COLOURS = {
     "red": (0.250, 0.060, 0.020),
     "grey": (0.350, 0.340, 0.330),
 }
-
-
-def rng_for(seed: int, *keys) -> np.random.Generator:
-    """Same derivation as ``shared_schema.distributions.rng_for`` (kept here so Blender needs no pydantic)."""
-    words = [int(seed) & 0xFFFFFFFF, (int(seed) >> 32) & 0xFFFFFFFF]
-    for key in keys:
-        words.append(key & 0xFFFFFFFF if isinstance(key, int) else zlib.crc32(str(key).encode()))
-    return np.random.default_rng(np.random.SeedSequence(words))
-
 
 FITZPATRICK = ("I", "II", "III", "IV", "V", "VI")
 MELANIN_RANGE = (0.2, 1.0)  # skin_color's light .. dark end; split evenly into the six Fitzpatrick types

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from shared_schema.distributions import rng_for
+
 from . import accessories, appearance, garments, mhdata, poses, skeleton, wardrobe
 from .phenotype import Phenotype, sample_phenotype, shaped_coords, standing_height
 from .retarget import Skeleton, fit_skeleton, rigid, skin
@@ -91,7 +93,7 @@ class BodyModel:
 def build_body(posture: str, position, yaw_deg: float, seat_height: float | None = None, seed: int = 0,
                ranges=None, clip: str | None = None, clip_frame: int | None = None) -> BodyModel:
     ranges = ranges if ranges is not None else default_ranges()
-    ph = sample_phenotype(ranges, appearance.rng_for(seed, "phenotype"))
+    ph = sample_phenotype(ranges, rng_for(seed, "phenotype"))
     coords = shaped_coords(ph)
     bm = mhdata.base_mesh()
     n = bm.n_body
@@ -99,7 +101,7 @@ def build_body(posture: str, position, yaw_deg: float, seat_height: float | None
     sk = fit_skeleton(coords)
     _, weights = mhdata.skin_weights()
     rest = coords[:n]
-    rng_pose = appearance.rng_for(seed, "pose")
+    rng_pose = rng_for(seed, "pose")
     if posture == "standing":
         pose = poses.standing_pose(sk, rest, weights, rng_pose, position, yaw_deg, clip=clip, frame=clip_frame)
     elif posture == "sitting":
@@ -141,7 +143,7 @@ def build_body(posture: str, position, yaw_deg: float, seat_height: float | None
 def _appearance(ranges, seed: int, ph: Phenotype) -> dict:
     """Skin, hair, headwear, outfit and carried objects of one person (independent seeded streams)."""
     settings = appearance.appearance_settings(ranges)
-    app = appearance.sample_appearance(ranges, appearance.rng_for(seed, "appearance"), ph)
+    app = appearance.sample_appearance(ranges, rng_for(seed, "appearance"), ph)
     app["outfit"] = wardrobe.sample_outfit(settings, ranges, seed, female=ph.gender < 0.5)
     app["accessories"] = accessories.sample_accessories(settings, seed)
     return app

@@ -6,7 +6,8 @@ leaves the others of the same seed unchanged. The result is plain JSON data stor
 
 from __future__ import annotations
 
-from .appearance import rng_for
+from shared_schema.distributions import rng_for
+
 from .palette import choose, families, sample_colour
 
 # shell offset from the skin in metres: inner layers thinner than the ones worn over them

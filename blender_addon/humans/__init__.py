@@ -60,7 +60,7 @@ class PersonHandle:
 def sample_person_params(seed: int, posture: str | None = None, position=(0.0, 0.0), seat_height: float | None = None,
                          instance_id: int = 1) -> PersonParams:
     """Convenience: a random yaw (and posture if not given) from ``seed``."""
-    from ..core.appearance import rng_for
+    from shared_schema.distributions import rng_for
 
     rng = rng_for(seed, "person_params")
     yaw = float(rng.uniform(0.0, 360.0))

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from blender_addon.core import appearance, mhdata, phenotype, poses, retarget, skeleton
+from blender_addon.core import mhdata, phenotype, poses, retarget, skeleton
 from blender_addon.core.bvh import load_bvh
 from blender_addon.core.person import build_body
 from shared_schema.config import PhenotypeRanges
@@ -34,12 +34,6 @@ def test_assets_small_and_complete():
     _names, w = mhdata.skin_weights()
     assert np.allclose(w.sum(axis=1), 1.0, atol=1e-4)
     assert len(poses.clip_index()) == 33
-
-
-def test_rng_matches_shared_schema():
-    a = appearance.rng_for(7, "phenotype", 3).random(4)
-    b = rng_for(7, "phenotype", 3).random(4)
-    assert np.array_equal(a, b)
 
 
 def test_same_seed_same_body_different_seed_different():

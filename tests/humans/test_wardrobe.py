@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 
 from blender_addon.core import accessories, garments, mhdata, palette, wardrobe
-from blender_addon.core.appearance import rng_for, sample_appearance
+from blender_addon.core.appearance import sample_appearance
 from blender_addon.core.person import build_body
 from blender_addon.core.phenotype import sample_phenotype
 from blender_addon.core.retarget import rigid
 from shared_schema.config import AppearanceConfig, ColourFamily, GarmentPalettes, PhenotypeRanges
+from shared_schema.distributions import rng_for
 
 RANGES = PhenotypeRanges()
 SETTINGS = palette.appearance_settings(RANGES)
