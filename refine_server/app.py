@@ -27,7 +27,6 @@ import contextlib
 import hashlib
 import json
 import time
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -39,6 +38,7 @@ from pydantic import ValidationError
 from shared_schema import __version__
 from shared_schema.annotation import SceneAnnotation
 from shared_schema.api import ErrorCode, ModelCardSummary, RefineOptions, RefineResponse, Timings
+from shared_schema.validation import first_error
 
 from .batcher import QueueFull
 from .cost import RequestCost, Reservation
@@ -64,9 +64,7 @@ def _parse_annotations(annotations: bytes) -> SceneAnnotation:
     try:
         return SceneAnnotation.model_validate_json(annotations)
     except ValidationError as e:
-        first: Mapping[str, Any] = e.errors()[0] if e.errors() else {}
-        where = ".".join(str(x) for x in first.get("loc", ()))
-        msg = f"annotations are not a valid SceneAnnotation: {where}: {first.get('msg', str(e))}"
+        msg = f"annotations are not a valid SceneAnnotation: {first_error(e)}"
         raise ApiError(ErrorCode.INVALID_ANNOTATIONS, msg, "annotations") from e
 
 

@@ -115,6 +115,8 @@ def uvicorn_config(app: Any, settings: Any, **kwargs: Any) -> uvicorn.Config:
 def run(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
+    from shared_schema.validation import first_error
+
     from .app import create_app, resolve_device, resolve_model_path
     from .checkpoint import CheckpointError, load_card
 
@@ -122,8 +124,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = settings_from_args(args)
     except ValidationError as e:
-        first = e.errors()[0]
-        print(f"error: invalid setting {'.'.join(map(str, first['loc']))}: {first['msg']}", file=sys.stderr)
+        print(f"error: invalid setting {first_error(e)}", file=sys.stderr)
         return 2
     if (problem := check_access(settings)) is not None:
         print(f"error: {problem}", file=sys.stderr)

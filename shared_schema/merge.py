@@ -43,6 +43,7 @@ from .dataset import (
     image_id_for,
     write_indexes,
 )
+from .validation import first_error
 
 #: Per-image sub-folders in copy order; the annotation goes last (its presence marks the image complete).
 _PARTS: tuple[str, ...] = (IMAGES, INSTANCES, REFINED, ANNOTATIONS)
@@ -102,10 +103,8 @@ def _check_annotation(root: Path, image_id: str) -> None:
     try:
         ann = SceneAnnotation.model_validate_json(path.read_bytes())
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(x) for x in first.get("loc", ())) or "(root)"
         raise MergeError(
-            f"{path}: not a valid SceneAnnotation ({exc.error_count()} error(s); {where}: {first.get('msg')})"
+            f"{path}: not a valid SceneAnnotation ({exc.error_count()} error(s); {first_error(exc)})"
         ) from None
     if ann.image_id != image_id:
         raise MergeError(f"{path}: annotation says image_id {ann.image_id!r}, file name says {image_id!r}")

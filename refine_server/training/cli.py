@@ -20,6 +20,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from shared_schema.validation import first_error
+
 from .config import RealFramesConfig, TrainConfig, load_config
 
 __all__ = ["add_parser", "main", "run"]
@@ -155,8 +157,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         cfg = build_config(args)
     except ValidationError as e:
-        first = e.errors()[0]
-        print(f"error: invalid training config: {'.'.join(map(str, first['loc']))}: {first['msg']}", file=sys.stderr)
+        print(f"error: invalid training config: {first_error(e)}", file=sys.stderr)
         return 2
     except (ValueError, OSError) as e:
         lines = [ln.strip() for ln in str(e).splitlines() if ln.strip() and "errors.pydantic.dev" not in ln]
