@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from .camera import CameraModel
 from .distributions import Distribution, IntRange, Normal, Uniform
@@ -77,6 +77,17 @@ APPEARANCE_DEFAULTS_PATH = Path(__file__).resolve().parent / "appearance_default
 
 def _appearance_default(key: str):
     return json.loads(APPEARANCE_DEFAULTS_PATH.read_text(encoding="utf-8"))[key]
+
+
+#: the keys each weight table of ``AppearanceConfig`` may use, and its name in error messages
+_WEIGHT_KEYS: dict[str, tuple[set[str], str]] = {
+    "hair_colours": ({"black", "dark_brown", "brown", "light_brown", "blonde", "red"}, "hair colours"),
+    "tops": ({"tshirt", "shirt", "sweater", "tank"}, "tops"),
+    "outerwear": ({"none", "jacket", "coat"}, "outerwear"),
+    "legwear_female": ({"trousers", "shorts", "skirt"}, "legwear"),
+    "legwear_male": ({"trousers", "shorts", "skirt"}, "legwear"),
+    "patterns": ({"plain", "stripes", "print", "checker"}, "patterns"),
+}
 
 
 def _check_weights(v: dict[str, float], allowed: set[str], what: str) -> dict[str, float]:
@@ -159,30 +170,11 @@ class AppearanceConfig(_Strict):
         description="independent probability of each carried object (at most one object per hand)",
     )
 
-    @field_validator("hair_colours")
+    @field_validator("hair_colours", "tops", "outerwear", "legwear_female", "legwear_male", "patterns")
     @classmethod
-    def _hair(cls, v: dict[str, float]) -> dict[str, float]:
-        return _check_weights(v, {"black", "dark_brown", "brown", "light_brown", "blonde", "red"}, "hair colours")
-
-    @field_validator("tops")
-    @classmethod
-    def _tops(cls, v: dict[str, float]) -> dict[str, float]:
-        return _check_weights(v, {"tshirt", "shirt", "sweater", "tank"}, "tops")
-
-    @field_validator("outerwear")
-    @classmethod
-    def _outer(cls, v: dict[str, float]) -> dict[str, float]:
-        return _check_weights(v, {"none", "jacket", "coat"}, "outerwear")
-
-    @field_validator("legwear_female", "legwear_male")
-    @classmethod
-    def _legs(cls, v: dict[str, float]) -> dict[str, float]:
-        return _check_weights(v, {"trousers", "shorts", "skirt"}, "legwear")
-
-    @field_validator("patterns")
-    @classmethod
-    def _patterns(cls, v: dict[str, float]) -> dict[str, float]:
-        return _check_weights(v, {"plain", "stripes", "print", "checker"}, "patterns")
+    def _weights(cls, v: dict[str, float], info: ValidationInfo) -> dict[str, float]:
+        allowed, what = _WEIGHT_KEYS[info.field_name or ""]
+        return _check_weights(v, allowed, what)
 
     @field_validator("accessories")
     @classmethod
