@@ -99,17 +99,6 @@ def _load_config(s):
     )
 
 
-def _people_count(built) -> int | None:
-    for name in ("people", "persons", "humans", "bodies"):
-        value = getattr(built, name, None)
-        if value is not None:
-            try:
-                return len(value)
-            except TypeError:
-                continue
-    return None
-
-
 def _snapshot(settings) -> dict:
     return {
         p.identifier: getattr(settings, p.identifier)
@@ -282,10 +271,9 @@ class RENDER_REFINE_OT_generate_scene(_Guarded, Operator):
             _set_status(context, message="", error=msg)
             self.report({"ERROR"}, msg)
             return {"CANCELLED"}
-        n = _people_count(built)
-        msg = f"Generated '{config.name}' with seed {context.scene.render_refine.seed}" + (
-            f": {n} {'person' if n == 1 else 'people'}" if n is not None else ""
-        )
+        n = len(built.persons)
+        people = "person" if n == 1 else "people"
+        msg = f"Generated '{config.name}' with seed {context.scene.render_refine.seed}: {n} {people}"
         _set_status(context, message=msg, error="")
         self.report({"INFO"}, msg)
         return {"FINISHED"}

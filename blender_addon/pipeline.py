@@ -42,7 +42,7 @@ from .batch_refine import (
     refine_stored,
 )
 from .core.annotate import PersonInfo, persons_from_render
-from .core.placement import PlacementError
+from .core.placement import PlacedPerson, PlacementError
 from .core.png import encode_png
 
 __all__ = [
@@ -100,21 +100,15 @@ def build_scene(config, seed: int, *, index: int = 0, resolution: int | None = N
     return build(config, seed, index=index, resolution=resolution, samples=samples)
 
 
-def _person_info(k: int, handle, meta: dict) -> PersonInfo:
-    sampled = _jsonable(dict(getattr(handle, "sampled", {}) or {}))
-    phenotype = sampled.pop("phenotype", None)
+def _person_info(k: int, handle, meta: PlacedPerson) -> PersonInfo:
+    sampled = _jsonable(dict(handle.sampled))
+    phenotype = sampled.pop("phenotype")
     appearance = sampled.pop("appearance", {})
-    pose_extra = sampled.pop("pose", {})
-    if phenotype is None:
-        phenotype, sampled = sampled, {}
-    pose = {"yaw_deg": meta["yaw_deg"], "seat": meta["seat"], "seat_height": meta["seat_height"],
-            "placement_tries": meta["placement_tries"], "mesh_checks": meta.get("mesh_checks", 1)}  # fmt: skip
-    if isinstance(pose_extra, dict):
-        pose.update(pose_extra)
-    if sampled:
-        appearance = {**(appearance or {}), **sampled}
+    pose = {"yaw_deg": meta.yaw_deg, "seat": meta.seat, "seat_height": meta.seat_height,
+            "placement_tries": meta.placement_tries, "mesh_checks": meta.mesh_checks, **sampled.pop("pose", {})}
+    appearance = {**(appearance or {}), **sampled}  # the body's other sampled values (seed, height, ...)
     return PersonInfo(
-        instance_id=k, posture=meta["posture"], position=meta["position"],
+        instance_id=k, posture=meta.posture, position=meta.position,
         head_3d=tuple(float(v) for v in handle.head_3d),
         keypoints_3d=[tuple(float(v) for v in p) for p in handle.keypoints_3d],
         pose=_jsonable(pose), phenotype=phenotype or {}, appearance=appearance or {},

@@ -119,6 +119,21 @@ def unproject_polygon_px(camera, polygon_px) -> list[tuple[float, float]]:
     return [(round(float(x), 6), round(float(y), 6)) for x, y, _ in pts]
 
 
+@dataclass(frozen=True)
+class PlacedPerson:
+    """Where and how one person was placed (builder → visibility → annotation)."""
+
+    posture: str  # standing | sitting
+    position: tuple[float, float]  # floor point, metres
+    yaw_deg: float  # sampled body yaw
+    facing_deg: float  # the yaw the body was built with
+    seat: str | None  # obstacle name of the seat (sitting people)
+    seat_height: float | None
+    placement_tries: int  # rejection-sampling tries it took
+    mesh_checks: int  # bodies built for the narrow-phase mesh check
+    reach: float  # metres: how far its body can reach from ``position``
+
+
 @dataclass
 class FloorObstacle:
     name: str

@@ -23,6 +23,7 @@ from ..core.backgrounds import choose_photo
 from ..core.lighting import kelvin_to_rgb  # noqa: F401  (re-exported: moved to core.lighting)
 from ..core.placement import (
     FloorObstacle,
+    PlacedPerson,
     PlacementError,
     Placer,
     as_poly,
@@ -74,7 +75,7 @@ class BuiltScene:
     seed: int
     samples: int
     persons: list = field(default_factory=list)  # PersonHandle, instance ids 1..K
-    person_meta: list = field(default_factory=list)  # dicts: posture, position, yaw, seat
+    person_meta: list[PlacedPerson] = field(default_factory=list)
     obstacles: list = field(default_factory=list)  # FloorObstacle (config + generated stools)
     lighting: dict = field(default_factory=dict)
     background: dict = field(default_factory=dict)
@@ -504,7 +505,7 @@ def place_people(scene, config, built: BuiltScene, obstacles: list[FloorObstacle
             near_obstacles = [n for n, ob_bvh in obstacle_bvh.items() if ob_bvh is not None
                               and (seat is None or n != seat.name) and _poly_distance(pos, by_name[n].polygon) < reach]
             near_persons = [i for i, m in enumerate(built.person_meta)
-                            if math.dist(pos, m["position"]) < reach + m["reach"]]  # fmt: skip
+                            if math.dist(pos, m.position) < reach + m.reach]  # fmt: skip
             bvh = None
             hit = False
             if near_obstacles or near_persons:
@@ -535,11 +536,10 @@ def place_people(scene, config, built: BuiltScene, obstacles: list[FloorObstacle
             placer.placed.append(as_poly(fp_real))
             person_bvh.append(bvh)
             built.persons.append(handle)
-            built.person_meta.append({"posture": posture, "position": (float(pos[0]), float(pos[1])),
-                                      "yaw_deg": params.yaw_deg, "facing_deg": float(yaw),
-                                      "seat": seat.name if seat else None, "seat_height": params.seat_height,
-                                      "placement_tries": tries, "mesh_checks": builds,
-                                      "reach": reach})  # fmt: skip
+            built.person_meta.append(PlacedPerson(
+                posture=posture, position=(float(pos[0]), float(pos[1])), yaw_deg=params.yaw_deg,
+                facing_deg=float(yaw), seat=seat.name if seat else None, seat_height=params.seat_height,
+                placement_tries=tries, mesh_checks=builds, reach=reach))  # fmt: skip
     built.person_bvh = person_bvh
 
 

@@ -114,7 +114,7 @@ def drop_hidden_people(built, occluder_objects, min_fraction: float) -> list[dic
     fractions = visible_fractions(built, occluder_objects)
     keep = [i for i, f in enumerate(fractions) if f >= min_fraction]
     meta = built.person_meta
-    dropped = [{"position": list(meta[i]["position"]), "posture": meta[i]["posture"],
+    dropped = [{"position": list(meta[i].position), "posture": meta[i].posture,
                 "visible_fraction": round(fractions[i], 4)} for i in range(len(fractions)) if i not in keep]
     for i in range(len(built.persons)):
         if i not in keep:

@@ -46,7 +46,7 @@ def _mesh_overlaps(built) -> list[str]:
             if a.overlap(persons[j]):
                 bad.append(f"person {i + 1} x person {j + 1}")
         for name, ob in obstacles.items():
-            if name != built.person_meta[i]["seat"] and a.overlap(ob):
+            if name != built.person_meta[i].seat and a.overlap(ob):
                 bad.append(f"person {i + 1} x {name}")
     return bad
 
