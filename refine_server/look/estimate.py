@@ -147,7 +147,7 @@ def _smooth_gradient(lum: np.ndarray, passes: int = 3) -> np.ndarray:
     s = lum
     for _ in range(passes):
         n = s.shape[1] - 2
-        s = sum(s[:, i : i + n, j : j + n] for i in range(3) for j in range(3)) / 9.0
+        s = sum(s[:, i : i + n, j : j + n] for i in range(3) for j in range(3)) / 9.0  # type: ignore[assignment]
     gy, gx = np.diff(s, axis=1)[:, :, :-1], np.diff(s, axis=2)[:, :-1, :]
     return np.hypot(gx, gy).mean(axis=(1, 2))
 

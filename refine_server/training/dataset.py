@@ -420,9 +420,9 @@ def load_footage(paths: list[str | Path], resize_to: int = 512, overlays: list[l
             ov = np.zeros((h, w), bool)
             for x0, y0, x1, y1 in overlays or []:
                 ov[max(int(y0), 0) : max(math.ceil(y1), 0), max(int(x0), 0) : max(math.ceil(x1), 0)] = True
-            im = Image.fromarray(rgb).resize((round(w * s), round(h * s)), Image.Resampling.BILINEAR)
-            small = np.asarray(im, dtype=np.uint8).copy()
-            ov_small = np.asarray(Image.fromarray(ov).resize(im.size, Image.Resampling.NEAREST), dtype=bool)
+            small_im = Image.fromarray(rgb).resize((round(w * s), round(h * s)), Image.Resampling.BILINEAR)
+            small = np.asarray(small_im, dtype=np.uint8).copy()
+            ov_small = np.asarray(Image.fromarray(ov).resize(small_im.size, Image.Resampling.NEAREST), dtype=bool)
             mask = circle_mask(small) & ~ov_small
             out.append(FootageFrame(small, mask, f"{f.name}#{k}" if len(raw) > 1 else f.name, quality))
         if len(out) >= max_frames:

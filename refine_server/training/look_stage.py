@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from refine_server.checkpoint import load_model, save_model
 from refine_server.look import LookSpec
-from refine_server.look.fit import fit_look
+from refine_server.look.fit import Frame, fit_look
 from refine_server.model_card import ModelCard
 
 from .config import RealFramesConfig, TrainConfig
@@ -19,17 +19,17 @@ __all__ = ["attach_look", "fit_look_stage", "init_model_dir"]
 
 def fit_look_stage(cfg: TrainConfig, rf: RealFramesConfig, progress: bool = True) -> LookSpec:
     """Read the footage and the configured renders at the working size and fit the look (statistics matching)."""
-    paths = [str(cfg.resolve(p)) for p in rf.paths]
+    paths: list[str | Path] = [str(cfg.resolve(p)) for p in rf.paths]
     real = load_footage(paths, rf.resize_to, rf.overlays, rf.exclude, rf.video_every_s, rf.max_frames, progress)
     if not real:
         raise ValueError(f"no frames found in {paths} (images: jpg/png/bmp/webp; videos: mp4/avi/mkv/mov/webm/ts)")
-    roots = [str(cfg.resolve(p)) for p in cfg.data.synthetic]
+    roots: list[str | Path] = [str(cfg.resolve(p)) for p in cfg.data.synthetic]
     syn = [f for f in rendered_frames(roots, rf.resize_to) if f.mask.any()]
     if not syn:
         raise ValueError("no rendered frames to fit the look against: set data.synthetic or pass --synthetic")
     print(f"[train] fitting the camera look: {len(real)} real frames, {len(syn)} rendered frames at "
           f"{rf.resize_to} px", file=sys.stderr)  # fmt: skip
-    params = fit_look(real, syn, colour=rf.colour, vignetting=rf.vignetting)
+    params = fit_look(cast(list[Frame], real), cast(list[Frame], syn), colour=rf.colour, vignetting=rf.vignetting)
     if rf.fit == "adversarial":
         from refine_server.look.adversarial import fit_look_adversarial
 
