@@ -24,9 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -159,32 +157,14 @@ def render_mode(mode: str, a: argparse.Namespace, root: Path, photos: list[Path]
 
 
 # -- refinement through a real server -----------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def local_server(model: str, extra: list[str]) -> Iterator[str]:
-    """A real ``python -m refine_server serve`` subprocess on 127.0.0.1; yields its URL."""
-    from refine_server.client import RefineClient
+    """A real ``python -m refine_server serve`` subprocess on 127.0.0.1 (CPU) with the model under test."""
+    from refine_server.local_server import local_server as serve
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    cmd = [sys.executable, "-m", "refine_server", "serve", "--model", model, "--device", "cpu", "--port", str(port),
-           "--log-level", "warning", *extra]  # fmt: skip
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=sys.stderr)
-    try:
-        RefineClient(url, timeout=2).wait_ready(timeout=180, interval=0.5, alive=lambda: proc.poll() is None)
+    args = ["--model", model, "--device", "cpu", "--log-level", "warning", *extra]
+    with serve(args, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=sys.stderr) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def refine_all(url: str, roots: list[Path], image_dir: str = "refined") -> list[dict[str, float]]:

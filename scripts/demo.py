@@ -8,20 +8,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
-from refine_server.client import RefineClient, ServerUnavailable
+from refine_server.client import ServerUnavailable
+from refine_server.local_server import local_server
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,34 +29,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=str(ROOT / "refine_server" / "models" / "default"))
     args = parser.parse_args(argv)
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    print(f"==> starting the refinement server on {url} (model {args.model})", flush=True)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "refine_server", "serve", "--model", args.model, "--device", "auto",
-         "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env=env,
-    )  # fmt: skip
+    print(f"==> starting the refinement server on 127.0.0.1 (model {args.model})", flush=True)
     try:
-        try:
-            RefineClient(url, timeout=2).wait_ready(timeout=180, interval=0.5, alive=lambda: server.poll() is None)
-        except ServerUnavailable as exc:
-            raise SystemExit(f"error: {exc} (server exit code {server.poll()})") from None
-        print(f"==> rendering {args.count} scenes into {args.out} and refining them", flush=True)
-        cmd = [
-            sys.executable, str(ROOT / "blender_addon" / "render_batch.py"), "--",
-            "--config", args.config, "--count", str(args.count), "--seed", str(args.seed),
-            "--out", str(args.out), "--resolution", str(args.resolution), "--samples", str(args.samples),
-            "--refine-url", url,
-        ]  # fmt: skip
-        rc = subprocess.call(cmd, cwd=ROOT, env=env)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        with local_server(["--model", args.model, "--device", "auto"], cwd=ROOT, env=env) as url:
+            print(f"==> rendering {args.count} scenes into {args.out} and refining them through {url}", flush=True)
+            cmd = [
+                sys.executable, str(ROOT / "blender_addon" / "render_batch.py"), "--",
+                "--config", args.config, "--count", str(args.count), "--seed", str(args.seed),
+                "--out", str(args.out), "--resolution", str(args.resolution), "--samples", str(args.samples),
+                "--refine-url", url,
+            ]  # fmt: skip
+            rc = subprocess.call(cmd, cwd=ROOT, env=env)
+    except ServerUnavailable as exc:
+        raise SystemExit(f"error: the refinement server did not start: {exc}") from None
     if rc == 3:  # render_batch: every image rendered, some not refined (their ids are on the line above)
         print(f"error: refinement failed for some images; renders are kept in {args.out}", file=sys.stderr)
         return rc
