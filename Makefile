@@ -12,9 +12,11 @@ demo: venv
 test: venv
 	.venv/bin/python -m pytest
 	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
 
 lint: venv
 	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
 	.venv/bin/mypy shared_schema refine_server blender_addon/core
 
 schemas: venv

@@ -32,18 +32,29 @@ def _dead_url() -> str:
 
 def _write_config(repo: Path, path: Path, resolution: int, samples: int) -> None:
     """The tiny test scene, written by ``repo``'s own schema (an older checkout may not read a newer config)."""
-    code = ("import sys; from tests.scene.conftest import small_config; open(sys.argv[1], 'w').write(small_config("
-            "res=int(sys.argv[2]), samples=int(sys.argv[3]), standing=(1, 1), sitting=(1, 1)).dump())")  # fmt: skip
-    subprocess.run([sys.executable, "-c", code, str(path), str(resolution), str(samples)], check=True, cwd=repo,
-                   env=dict(os.environ, PYTHONPATH=str(repo)))  # fmt: skip
+    code = (
+        "import sys; from tests.scene.conftest import small_config; open(sys.argv[1], 'w').write(small_config("
+        "res=int(sys.argv[2]), samples=int(sys.argv[3]), standing=(1, 1), sitting=(1, 1)).dump())"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code, str(path), str(resolution), str(samples)],
+        check=True,
+        cwd=repo,
+        env=dict(os.environ, PYTHONPATH=str(repo)),
+    )
 
 
 def _run(repo: Path, args: list[str]) -> tuple[float, int]:
     env = dict(os.environ, PYTHONPATH=str(repo), OMP_NUM_THREADS="1")
     env.pop("REFINE_TOKEN", None)
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, str(repo / "blender_addon" / "render_batch.py"), "--", *args],
-                          capture_output=True, text=True, env=env, timeout=3600)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, str(repo / "blender_addon" / "render_batch.py"), "--", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=3600,
+    )
     return round(time.perf_counter() - t0, 2), proc.returncode
 
 
@@ -59,8 +70,18 @@ def main() -> int:
         def args(out: str, *extra: str, repo: Path = REPO) -> list[str]:
             cfg = Path(tmp) / f"cfg_{out}.json"
             _write_config(repo, cfg, a.resolution, a.samples)
-            return ["--config", str(cfg), "--count", str(a.count), "--seed", "1", "--out", str(Path(tmp) / out),
-                    "--no-report", *extra]  # fmt: skip
+            return [
+                "--config",
+                str(cfg),
+                "--count",
+                str(a.count),
+                "--seed",
+                "1",
+                "--out",
+                str(Path(tmp) / out),
+                "--no-report",
+                *extra,
+            ]
 
         result: dict[str, object] = {"count": a.count, "resolution": a.resolution, "samples": a.samples}
         result["render_only_s"], result["render_only_exit"] = _run(REPO, args("plain"))

@@ -26,8 +26,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 FOOTAGE = ROOT.parent / "shared" / "data" / "real_fisheye" / "unlabeled_rapid_fork_hoangnt2601" / "images"
-CAMERAS = {"pharmacy_aisles": ["22h26m49s829", "14h57m50s906"], "pharmacy_counter": ["14h57m28s066"],
-           "pharmacy_store2": ["14h57m36s484"]}  # fmt: skip
+CAMERAS = {
+    "pharmacy_aisles": ["22h26m49s829", "14h57m50s906"],
+    "pharmacy_counter": ["14h57m28s066"],
+    "pharmacy_store2": ["14h57m36s484"],
+}
 
 
 def patches(frames: list, n: int, size: int, seed: int) -> np.ndarray:
@@ -82,11 +85,20 @@ def main(argv: list[str] | None = None) -> int:
         looked = [type(f)(apply_look(f.rgb, look, seed=i), f.mask) for i, f in enumerate(syn)]
         cam_feat = feats(patches(held, a.patches, a.patch_size, a.seed + 1))
         k_syn = kid(syn_feat, cam_feat, 50, min(len(syn_feat), len(cam_feat)), seed=a.seed)["mean"]
-        k_look = kid(feats(patches(looked, a.patches, a.patch_size, a.seed)), cam_feat, 50,
-                     min(len(syn_feat), len(cam_feat)), seed=a.seed)["mean"]  # fmt: skip
-        result[name] = {"fitted_on": [f.source for f in train], "kid_renders": round(k_syn, 5),
-                        "kid_renders_look": round(k_look, 5), "ratio": round(k_look / k_syn, 4) if k_syn > 0 else None,
-                        "look": look.describe()}  # fmt: skip
+        k_look = kid(
+            feats(patches(looked, a.patches, a.patch_size, a.seed)),
+            cam_feat,
+            50,
+            min(len(syn_feat), len(cam_feat)),
+            seed=a.seed,
+        )["mean"]
+        result[name] = {
+            "fitted_on": [f.source for f in train],
+            "kid_renders": round(k_syn, 5),
+            "kid_renders_look": round(k_look, 5),
+            "ratio": round(k_look / k_syn, 4) if k_syn > 0 else None,
+            "look": look.describe(),
+        }
     result["seconds"] = round(time.perf_counter() - t0, 1)
     print(json.dumps(result))
     return 0

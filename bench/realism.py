@@ -58,12 +58,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--synthetic-only", action="store_true", help="no server: only KID(synthetic, held-out real)")
     p.add_argument("--real-config", default=str(HELDOUT), help="held-out real sources (evaluate's format)")
     p.add_argument("--server-args", default="", help="extra `serve` arguments (e.g. --look harmonize)")
-    p.add_argument("--variant", action="append", default=[], metavar="LABEL=ARGS",
-                   help="one more server (serve ARGS, e.g. '--look off' or '--model DIR') measured side by side in "
-                        "the same run on the same renders (repeatable)")  # fmt: skip
+    p.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="LABEL=ARGS",
+        help="one more server (serve ARGS, e.g. '--look off' or '--model DIR') measured side by side in "
+        "the same run on the same renders (repeatable)",
+    )
     p.add_argument("--kid-subsets", type=int, default=100)
-    p.add_argument("--features", choices=["inception", "pixels"], default="inception",
-                   help="'pixels' is a fast stand-in for tests only, not a realism metric")  # fmt: skip
+    p.add_argument(
+        "--features",
+        choices=["inception", "pixels"],
+        default="inception",
+        help="'pixels' is a fast stand-in for tests only, not a realism metric",
+    )
     a = p.parse_args(argv)
     a.modes = [m.strip() for m in a.modes.split(",") if m.strip()]
     a.variants = {}
@@ -134,8 +143,9 @@ def scene_config(mode: str, resolution: int, samples: int, photo: Path | None = 
         assert photo is not None
         upd["background"] = cfg.background.model_copy(update={"mode": "photo", "photo": str(photo)})
         upd["obstacles"] = []
-        upd["people"] = cfg.people.model_copy(update={"standing": IntRange(low=3, high=6),
-                                                      "sitting": IntRange(low=0, high=0)})  # fmt: skip
+        upd["people"] = cfg.people.model_copy(
+            update={"standing": IntRange(low=3, high=6), "sitting": IntRange(low=0, high=0)}
+        )
     return cfg.model_copy(update=upd)
 
 
@@ -195,8 +205,9 @@ def image_dir_of(label: str) -> str:
     return "refined" if label == "refined" else f"refined_{label}"
 
 
-def measure_mode(root: Path, real_feats: Any, feats_of: Any, geo: CropGeometry, a: argparse.Namespace,
-                 labels: list[str]) -> dict[str, Any]:  # fmt: skip
+def measure_mode(
+    root: Path, real_feats: Any, feats_of: Any, geo: CropGeometry, a: argparse.Namespace, labels: list[str]
+) -> dict[str, Any]:
     """KID of this mode's synthetic and refined crops (main server and each variant) to the held-out real crops."""
     from refine_server.training.dataset import crops_from_rendered
     from refine_server.training.plots import sample_grid
@@ -211,8 +222,12 @@ def measure_mode(root: Path, real_feats: Any, feats_of: Any, geo: CropGeometry, 
     for label in labels:
         ref = crops_from_rendered(root, geo.size, margin=geo.margin, image_dir=image_dir_of(label))
         k_ref = kid_pair(feats_of(ref.images), real_feats, a.kid_subsets, a.seed)
-        fig = {"n_refined": len(ref), "kid_refined": round(k_ref["mean"], 5), "kid_refined_std": round(k_ref["std"], 5),
-               "ratio": round(k_ref["mean"] / k_syn["mean"], 4) if k_syn["mean"] > 0 else None}  # fmt: skip
+        fig = {
+            "n_refined": len(ref),
+            "kid_refined": round(k_ref["mean"], 5),
+            "kid_refined_std": round(k_ref["std"], 5),
+            "ratio": round(k_ref["mean"] / k_syn["mean"], 4) if k_syn["mean"] > 0 else None,
+        }
         if label == "refined":
             out.update(fig)
         else:
@@ -235,8 +250,11 @@ def look_cost(timings: list[dict[str, float]]) -> dict[str, float]:
         return {}
     gen = statistics.median(t.get("generator_ms", 0.0) for t in timings)
     look = statistics.median(t.get("look_ms", 0.0) for t in timings)
-    return {"generator_ms_median": round(gen, 1), "look_ms_median": round(look, 1),
-            "look_over_generator": round(look / gen, 4) if gen > 0 else None}  # fmt: skip
+    return {
+        "generator_ms_median": round(gen, 1),
+        "look_ms_median": round(look, 1),
+        "look_over_generator": round(look / gen, 4) if gen > 0 else None,
+    }
 
 
 def run(a: argparse.Namespace, work: Path) -> dict[str, Any]:
@@ -264,11 +282,20 @@ def run(a: argparse.Namespace, work: Path) -> dict[str, Any]:
     log("features")
     feats_of = InceptionFeatures() if a.features == "inception" else PixelFeatures()
     real_feats = feats_of(real.images)
-    result: dict[str, Any] = {"bench": "realism", "model": str(a.model), "synthetic_only": a.synthetic_only,
-                              "resolution": a.resolution, "samples": a.samples, "scenes_per_mode": a.scenes,
-                              "seed": a.seed, "crop_size": geo.size, "margin": geo.margin,
-                              "held_out": [s.name for s in test_src], "features": a.features,
-                              "kid_real_floor": real_floor(real_feats, a.kid_subsets, a.seed)}  # fmt: skip
+    result: dict[str, Any] = {
+        "bench": "realism",
+        "model": str(a.model),
+        "synthetic_only": a.synthetic_only,
+        "resolution": a.resolution,
+        "samples": a.samples,
+        "scenes_per_mode": a.scenes,
+        "seed": a.seed,
+        "crop_size": geo.size,
+        "margin": geo.margin,
+        "held_out": [s.name for s in test_src],
+        "features": a.features,
+        "kid_real_floor": real_floor(real_feats, a.kid_subsets, a.seed),
+    }
     for m in a.modes:
         result[m] = measure_mode(roots[m], real_feats, feats_of, geo, a, list(servers))
         if failed[m]:

@@ -29,8 +29,13 @@ def main() -> int:
     p.add_argument("--people", type=int, default=6)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--mode", choices=["procedural", "photo"], default="procedural")
-    p.add_argument("--no-denoise", dest="denoise", action="store_false", default=True,
-                   help="OIDN off (default: as the office config, on when this Blender has OIDN)")
+    p.add_argument(
+        "--no-denoise",
+        dest="denoise",
+        action="store_false",
+        default=True,
+        help="OIDN off (default: as the office config, on when this Blender has OIDN)",
+    )
     a = p.parse_args()
     import bpy  # noqa: F401
 
@@ -40,8 +45,9 @@ def main() -> int:
 
     cfg = example_config("office")
     sit = a.people // 2
-    people = cfg.people.model_copy(update={"standing": IntRange(low=a.people - sit, high=a.people - sit),
-                                           "sitting": IntRange(low=sit, high=sit)})  # fmt: skip
+    people = cfg.people.model_copy(
+        update={"standing": IntRange(low=a.people - sit, high=a.people - sit), "sitting": IntRange(low=sit, high=sit)}
+    )
     render = cfg.render.model_copy(update={"samples": a.samples, "denoise": a.denoise, "device": "cpu"})
     cam = cfg.camera.model_copy(update={"width": a.resolution, "height": a.resolution, "principal_point": None})
     upd = {"people": people, "render": render, "camera": cam}
@@ -68,18 +74,26 @@ def main() -> int:
     render_s = built.timings["render_s"]
     annotation_s = built.timings["annotation_s"]
     out = {
-        "resolution": a.resolution, "samples": a.samples, "people": len(ann.persons),
-        "humans": built.sampled.get("humans"), "mode": a.mode, "device": built.device, "denoise": built.denoise,
-        "assembly_s": round(assembly, 3), "first_assembly_in_process_s": round(cold, 3),
-        "render_s": round(render_s, 3), "annotation_s": round(annotation_s, 3),
+        "resolution": a.resolution,
+        "samples": a.samples,
+        "people": len(ann.persons),
+        "humans": built.sampled.get("humans"),
+        "mode": a.mode,
+        "device": built.device,
+        "denoise": built.denoise,
+        "assembly_s": round(assembly, 3),
+        "first_assembly_in_process_s": round(cold, 3),
+        "render_s": round(render_s, 3),
+        "annotation_s": round(annotation_s, 3),
         "annotation_over_render": round(annotation_s / render_s, 4),
         "assembly_over_render": round(assembly / render_s, 4),
         # CPU seconds (all threads): on a busy machine wall-clock ratios depend on the other load
         "make_person_s": round(built.timings.get("make_person_s", 0.0), 3),
-        "bodies_built": built.timings.get("bodies_built", 0), "assembly_cpu_s": round(assembly_cpu, 3),
+        "bodies_built": built.timings.get("bodies_built", 0),
+        "assembly_cpu_s": round(assembly_cpu, 3),
         "render_and_annotation_cpu_s": round(total_cpu, 3),
         "cpu_threads": os.cpu_count(),
-    }  # fmt: skip
+    }
     print(json.dumps(out), flush=True)
     return 0
 

@@ -64,13 +64,30 @@ def scene(seed: int, size: int = 512, n: int = 6) -> tuple[np.ndarray, np.ndarra
         imap[m] = k
         rgb[m] = rng.integers(40, 220, 3)
     cam = CameraModel(width=size, height=size)
-    persons = [SPerson(instance_id=k, posture="standing", head_3d=(0, 0, 1.7), bbox=bbox_from_mask(imap == k),
-                       rotated_box=rotated_box_from_mask(imap == k, cam.center), keypoints=[],
-                       area=int((imap == k).sum()), visible_fraction=1.0, position=(0, 0),
-                       pose=PoseSource(posture="standing"))
-               for k in sorted(int(v) for v in np.unique(imap) if v)]  # fmt: skip
-    ann = SceneAnnotation(image_id=f"bench_{seed}", width=size, height=size, seed=seed, camera=cam, persons=persons,
-                          generator=GeneratorInfo(version="bench"))  # fmt: skip
+    persons = [
+        SPerson(
+            instance_id=k,
+            posture="standing",
+            head_3d=(0, 0, 1.7),
+            bbox=bbox_from_mask(imap == k),
+            rotated_box=rotated_box_from_mask(imap == k, cam.center),
+            keypoints=[],
+            area=int((imap == k).sum()),
+            visible_fraction=1.0,
+            position=(0, 0),
+            pose=PoseSource(posture="standing"),
+        )
+        for k in sorted(int(v) for v in np.unique(imap) if v)
+    ]
+    ann = SceneAnnotation(
+        image_id=f"bench_{seed}",
+        width=size,
+        height=size,
+        seed=seed,
+        camera=cam,
+        persons=persons,
+        generator=GeneratorInfo(version="bench"),
+    )
     return rgb, imap, ann.to_json().encode()
 
 
@@ -94,8 +111,23 @@ class Server:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.label, self.url = label, f"http://127.0.0.1:{self.port}"
-        cmd = [sys.executable, "-m", "refine_server", "serve", "--model", str(model_dir), "--device", "cpu",
-               "--port", str(self.port), "--max-queue-requests", str(4 * clients), "--log-level", "warning", *extra]
+        cmd = [
+            sys.executable,
+            "-m",
+            "refine_server",
+            "serve",
+            "--model",
+            str(model_dir),
+            "--device",
+            "cpu",
+            "--port",
+            str(self.port),
+            "--max-queue-requests",
+            str(4 * clients),
+            "--log-level",
+            "warning",
+            *extra,
+        ]
         env = os.environ.copy()
         env["PYTHONPATH"] = str(root)
         self.proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=sys.stderr)
@@ -125,8 +157,11 @@ class Server:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default=None, help="checkpoint dir (default: refine_server/models/default, else a "
-                    "random-init resnet)")  # fmt: skip
+    ap.add_argument(
+        "--model",
+        default=None,
+        help="checkpoint dir (default: refine_server/models/default, else a random-init resnet)",
+    )
     ap.add_argument("--rounds", type=int, default=3, help="interleaved 1-client / N-client rounds")
     ap.add_argument("--requests", type=int, default=4, help="requests per round with 1 client")
     ap.add_argument("--per-client", type=int, default=2, help="requests per client per round with N clients")
@@ -135,8 +170,12 @@ def main() -> None:
     ap.add_argument("--crop", type=int, default=128)
     ap.add_argument("--ngf", type=int, default=32)
     ap.add_argument("--blocks", type=int, default=6)
-    ap.add_argument("--threads", type=int, default=0, help="torch threads per server worker and for the raw "
-                    "generator (0 = the server's auto choice)")  # fmt: skip
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="torch threads per server worker and for the raw generator (0 = the server's auto choice)",
+    )
     ap.add_argument("--server-args", default="", help="extra `serve` arguments for the main server")
     ap.add_argument("--variant", action="append", default=[], help="LABEL[@ROOT]=ARGS: one more server to compare")
     args = ap.parse_args()
@@ -146,8 +185,12 @@ def main() -> None:
     if not (model_dir / "model_card.json").is_file():
         torch.manual_seed(0)
         gen = ResnetGenerator(ngf=args.ngf, n_blocks=args.blocks)
-        card = ModelCard(model_id=f"bench-resnet-ngf{args.ngf}-b{args.blocks}-c{args.crop}", architecture="resnet",
-                         hyperparameters={"ngf": args.ngf, "n_blocks": args.blocks}, crop_size=args.crop)  # fmt: skip
+        card = ModelCard(
+            model_id=f"bench-resnet-ngf{args.ngf}-b{args.blocks}-c{args.crop}",
+            architecture="resnet",
+            hyperparameters={"ngf": args.ngf, "n_blocks": args.blocks},
+            crop_size=args.crop,
+        )
         model_dir = Path(tmp.name)
         save_model(model_dir, gen, card)
     gen, card = load_model(model_dir)
@@ -167,8 +210,9 @@ def main() -> None:
     for v in args.variant:
         name, _, extra = v.partition("=")
         label, _, root = name.partition("@")
-        servers.append(Server(label, Path(root).resolve() if root else ROOT, model_dir, shlex.split(extra),
-                              args.clients))  # fmt: skip
+        servers.append(
+            Server(label, Path(root).resolve() if root else ROOT, model_dir, shlex.split(extra), args.clients)
+        )
     metrics: dict[str, str] = {}
     raw: list[float] = []
     t_bench = time.perf_counter()
@@ -223,8 +267,9 @@ def main() -> None:
                 sv.tput1.append(t1)
                 sv.tputn.append(tn)
                 sv.tput_ratio.append(tn / t1)
-                log(f"round {r} {sv.label}: 1 client {t1:.3f} rps, {args.clients} clients {tn:.3f} rps "
-                    f"(x{tn / t1:.2f})")  # fmt: skip
+                log(
+                    f"round {r} {sv.label}: 1 client {t1:.3f} rps, {args.clients} clients {tn:.3f} rps (x{tn / t1:.2f})"
+                )
         for sv in servers:
             metrics[sv.label] = clients[sv.label][0].session.get(f"{sv.url}/metrics").text
     finally:
@@ -235,35 +280,51 @@ def main() -> None:
     n = args.clients
 
     def summary(sv: Server) -> dict[str, object]:
-        lines = [ln for ln in metrics[sv.label].splitlines()
-                 if ln.startswith(("refine_batch_crops_sum", "refine_batch_crops_count"))]  # fmt: skip
+        lines = [
+            ln
+            for ln in metrics[sv.label].splitlines()
+            if ln.startswith(("refine_batch_crops_sum", "refine_batch_crops_count"))
+        ]
         bsum, bcount = (float(ln.split()[-1]) for ln in lines)
         ratios = [e / w for e, w in zip(sv.e2e, raw, strict=True)]
-        parts = {k: round(_med([t.get(k, 0.0) for t in sv.timings]), 1)
-                 for k in ("decode_ms", "crop_ms", "queue_ms", "generator_ms", "reinsert_ms", "encode_ms")}
+        parts = {
+            k: round(_med([t.get(k, 0.0) for t in sv.timings]), 1)
+            for k in ("decode_ms", "crop_ms", "queue_ms", "generator_ms", "reinsert_ms", "encode_ms")
+        }
         return {
-            "end_to_end_ms": round(_med(sv.e2e) * 1e3, 1), "e2e_over_raw": round(_med(ratios), 3),
+            "end_to_end_ms": round(_med(sv.e2e) * 1e3, 1),
+            "e2e_over_raw": round(_med(ratios), 3),
             "throughput_1_client_rps": round(_med(sv.tput1), 3),
             f"throughput_{n}_clients_rps": round(_med(sv.tputn), 3),
             "throughput_ratio": round(_med(sv.tput_ratio), 3),
             "throughput_ratio_per_round": [round(x, 3) for x in sv.tput_ratio],
-            "p50_ms_1_client": round(_q(sv.lat1, 50) * 1e3, 1), "p99_ms_1_client": round(_q(sv.lat1, 99) * 1e3, 1),
+            "p50_ms_1_client": round(_q(sv.lat1, 50) * 1e3, 1),
+            "p99_ms_1_client": round(_q(sv.lat1, 99) * 1e3, 1),
             f"p50_ms_{n}_clients": round(_q(sv.latn, 50) * 1e3, 1),
             f"p99_ms_{n}_clients": round(_q(sv.latn, 99) * 1e3, 1),
-            "mean_batch_crops": round(bsum / max(bcount, 1), 2), "server_timings_median_ms": parts,
+            "mean_batch_crops": round(bsum / max(bcount, 1), 2),
+            "server_timings_median_ms": parts,
             # contention-robust view: server CPU seconds per request and cores it actually got, per phase
             "server_cpu_ms_per_request_1_client": round(_med([c / k for c, _, k in sv.cpu1]) * 1e3, 1),
             f"server_cpu_ms_per_request_{n}_clients": round(_med([c / k for c, _, k in sv.cpun]) * 1e3, 1),
             "server_cores_used_1_client": round(_med([c / w for c, w, _ in sv.cpu1]), 2),
             f"server_cores_used_{n}_clients": round(_med([c / w for c, w, _ in sv.cpun]), 2),
-        }  # fmt: skip
+        }
 
     out: dict[str, object] = {
-        "bench": "serve", "image": "512x512", "persons": len(specs), "model_id": card.model_id,
-        "crop_size": card.crop_size, "torch_threads": threads, "cpu_count": cores,
-        "loadavg_1m": round(os.getloadavg()[0], 2), "raw_generator_ms": round(raw_s * 1e3, 1),
-        "e2e_over_raw_target": 1.25, "throughput_ratio_target": 1.5, "clients": n,
-    }  # fmt: skip
+        "bench": "serve",
+        "image": "512x512",
+        "persons": len(specs),
+        "model_id": card.model_id,
+        "crop_size": card.crop_size,
+        "torch_threads": threads,
+        "cpu_count": cores,
+        "loadavg_1m": round(os.getloadavg()[0], 2),
+        "raw_generator_ms": round(raw_s * 1e3, 1),
+        "e2e_over_raw_target": 1.25,
+        "throughput_ratio_target": 1.5,
+        "clients": n,
+    }
     out.update(summary(servers[0]))
     if len(servers) > 1:
         out["variants"] = {sv.label: summary(sv) for sv in servers[1:]}

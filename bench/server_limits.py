@@ -58,11 +58,29 @@ def big_scene(size: int, persons: int, seed: int = 0) -> tuple[bytes, bytes, byt
         rgb[win][m] = rng.integers(40, 220, 3)
         full = np.zeros((size, size), bool)
         full[win] = m
-        records.append(SPerson(instance_id=k, posture="standing", head_3d=(0, 0, 1.7), bbox=bbox_from_mask(full),
-                               rotated_box=rotated_box_from_mask(full, cam.center), keypoints=[], area=int(m.sum()),
-                               visible_fraction=1.0, position=(0, 0), pose=PoseSource(posture="standing")))  # fmt: skip
-    ann = SceneAnnotation(image_id="limits", width=size, height=size, seed=seed, camera=cam, persons=records,
-                          generator=GeneratorInfo(version="bench"))  # fmt: skip
+        records.append(
+            SPerson(
+                instance_id=k,
+                posture="standing",
+                head_3d=(0, 0, 1.7),
+                bbox=bbox_from_mask(full),
+                rotated_box=rotated_box_from_mask(full, cam.center),
+                keypoints=[],
+                area=int(m.sum()),
+                visible_fraction=1.0,
+                position=(0, 0),
+                pose=PoseSource(posture="standing"),
+            )
+        )
+    ann = SceneAnnotation(
+        image_id="limits",
+        width=size,
+        height=size,
+        seed=seed,
+        camera=cam,
+        persons=records,
+        generator=GeneratorInfo(version="bench"),
+    )
     return encode_png(rgb, 6), encode_instances_png(imap), ann.to_json().encode()
 
 
@@ -76,8 +94,20 @@ def proc_kib(pid: int, key: str) -> int:
 
 def start_server(root: Path, port: int) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "refine_server", "serve", "--model", "default", "--device", "cpu",
-           "--port", str(port), "--log-level", "warning"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "refine_server",
+        "serve",
+        "--model",
+        "default",
+        "--device",
+        "cpu",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
     proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=sys.stderr)
     deadline = time.time() + 180
     while time.time() < deadline:
@@ -96,8 +126,10 @@ def start_server(root: Path, port: int) -> subprocess.Popen:
 def stalled_body(port: int, cap_s: float) -> dict[str, object]:
     """Headers + 4 body bytes, then silence: seconds until the server answers/closes, and its status line."""
     s = socket.create_connection(("127.0.0.1", port))
-    s.sendall(b"POST /v1/refine HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=zz\r\n"
-              b"Content-Length: 1000000\r\n\r\n--zz")  # fmt: skip
+    s.sendall(
+        b"POST /v1/refine HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=zz\r\n"
+        b"Content-Length: 1000000\r\n\r\n--zz"
+    )
     t0 = time.perf_counter()
     s.settimeout(cap_s)
     got = b""
@@ -109,13 +141,19 @@ def stalled_body(port: int, cap_s: float) -> dict[str, object]:
     finally:
         s.close()
     status = got.split(b"\r\n", 1)[0].decode(errors="replace") if got else None
-    return {"stalled_body_open_s": round(time.perf_counter() - t0, 2), "stalled_body_capped_at_s": cap_s,
-            "stalled_body_answer": status}  # fmt: skip
+    return {
+        "stalled_body_open_s": round(time.perf_counter() - t0, 2),
+        "stalled_body_capped_at_s": cap_s,
+        "stalled_body_answer": status,
+    }
 
 
 def post(port: int, parts: tuple[bytes, bytes, bytes]) -> int:
-    files = {"image": ("i.png", parts[0], "image/png"), "instances": ("m.png", parts[1], "image/png"),
-             "annotations": ("a.json", parts[2], "application/json")}  # fmt: skip
+    files = {
+        "image": ("i.png", parts[0], "image/png"),
+        "instances": ("m.png", parts[1], "image/png"),
+        "annotations": ("a.json", parts[2], "application/json"),
+    }
     return requests.post(f"http://127.0.0.1:{port}/v1/refine", files=files, timeout=600).status_code
 
 
@@ -134,8 +172,13 @@ def main() -> None:
         port = s.getsockname()[1]
     proc = start_server(args.root.resolve(), port)
     try:
-        out: dict[str, object] = {"bench": "server_limits", "root": str(args.root), "image": f"{args.size}^2",
-                                  "persons": args.persons, "request_kB": round(sum(map(len, parts)) / 1e3)}  # fmt: skip
+        out: dict[str, object] = {
+            "bench": "server_limits",
+            "root": str(args.root),
+            "image": f"{args.size}^2",
+            "persons": args.persons,
+            "request_kB": round(sum(map(len, parts)) / 1e3),
+        }
         out["rss_ready_MiB"] = round(proc_kib(proc.pid, "VmRSS") / 1024)
         t0 = time.perf_counter()
         out["one_status"] = post(port, parts)

@@ -89,19 +89,32 @@ def main(argv: list[str] | None = None) -> int:
                 pre_s[m].append(timed(tr.pretrain_step, 1))
                 step_s[m].append(timed(tr.train_step, a.steps))
         cfg = next(iter(trainers.values())).cfg
-    result = {"bench": "train_step", "config": str(a.config.relative_to(ROOT) if a.config.is_relative_to(ROOT)
-                                                   else a.config),
-              "crop": cfg.data.crop_size, "batch": cfg.batch_size, "generator": cfg.generator,
-              "threads": a.threads, "device": a.device, "rounds": a.rounds, "steps_per_round": a.steps,
-              "config_steps": cfg.steps, "config_pretrain_steps": cfg.pretrain_steps, "methods": {}}  # fmt: skip
+    result = {
+        "bench": "train_step",
+        "config": str(a.config.relative_to(ROOT) if a.config.is_relative_to(ROOT) else a.config),
+        "crop": cfg.data.crop_size,
+        "batch": cfg.batch_size,
+        "generator": cfg.generator,
+        "threads": a.threads,
+        "device": a.device,
+        "rounds": a.rounds,
+        "steps_per_round": a.steps,
+        "config_steps": cfg.steps,
+        "config_pretrain_steps": cfg.pretrain_steps,
+        "methods": {},
+    }
     for m in methods:
         s, p = (statistics.median(t[0] for t in step_s[m]), statistics.median(t[0] for t in pre_s[m]))
         cs, cp = (statistics.median(t[1] for t in step_s[m]), statistics.median(t[1] for t in pre_s[m]))
-        result["methods"][m] = {"s_per_step": round(s, 4), "s_per_pretrain_step": round(p, 4),
-                                "cpu_s_per_step": round(cs, 4), "cpu_s_per_pretrain_step": round(cp, 4),
-                                "minutes_at_config": round((cfg.pretrain_steps * p + cfg.steps * s) / 60, 2),
-                                "cpu_minutes_at_config": round((cfg.pretrain_steps * cp + cfg.steps * cs) / 60, 2),
-                                "steps_in_30_min": int(max(0.0, 1800 - cfg.pretrain_steps * p) / s)}  # fmt: skip
+        result["methods"][m] = {
+            "s_per_step": round(s, 4),
+            "s_per_pretrain_step": round(p, 4),
+            "cpu_s_per_step": round(cs, 4),
+            "cpu_s_per_pretrain_step": round(cp, 4),
+            "minutes_at_config": round((cfg.pretrain_steps * p + cfg.steps * s) / 60, 2),
+            "cpu_minutes_at_config": round((cfg.pretrain_steps * cp + cfg.steps * cs) / 60, 2),
+            "steps_in_30_min": int(max(0.0, 1800 - cfg.pretrain_steps * p) / s),
+        }
     print(json.dumps(result))
     return 0
 

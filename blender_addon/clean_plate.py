@@ -92,8 +92,11 @@ def main(argv: list[str] | None = None) -> int:
             raise InputError("--max-frames must be in 3..1000")
         if a.out.suffix.lower() != ".png":
             raise InputError("--out must be a .png file")
-        frames = (frames_from_folder(a.frames, a.max_frames, tqdm) if a.frames is not None
-                  else frames_from_video(a.video, a.max_frames, tqdm))  # fmt: skip
+        frames = (
+            frames_from_folder(a.frames, a.max_frames, tqdm)
+            if a.frames is not None
+            else frames_from_video(a.video, a.max_frames, tqdm)
+        )
         if len(frames) < 3:
             raise InputError(f"only {len(frames)} frame(s): a median needs at least 3")
         with tqdm(total=frames[0].shape[0], desc="median", unit="row") as bar:

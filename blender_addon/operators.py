@@ -423,8 +423,10 @@ def _finish_batch(context, job) -> str:
     if job.state is jobs.JobState.DONE:
         _set_status(context, busy=False, message=f"Batch finished: {p.done}/{p.total} images", error="", progress=1.0)
     elif job.state is not jobs.JobState.CANCELLED and job.returncode == jobs.EXIT_UNREFINED:
-        error = (f"Batch rendered {p.done}/{p.total} images, but some were not refined (server down or refusing; "
-                 "renders kept): run the batch again with the server up to refine only those")
+        error = (
+            f"Batch rendered {p.done}/{p.total} images, but some were not refined (server down or refusing; "
+            "renders kept): run the batch again with the server up to refine only those"
+        )
         _set_status(context, busy=False, message="", error=error, progress=1.0)
     elif job.state is jobs.JobState.CANCELLED:
         _set_status(context, busy=False, message=f"Batch cancelled after {p.done}/{p.total} images", progress=0.0)
@@ -454,13 +456,19 @@ def batch_argv(context, count: int) -> tuple[list[str], dict[str, str], Path]:
     s = context.scene.render_refine
     out = output_root(s)
     args = [
-        "--config", str(_batch_config_path(context, out)),
-        "--count", str(count),
-        "--seed", str(s.seed),
-        "--out", str(out),
-        "--resolution", str(s.resolution),
-        "--samples", str(s.samples),
-    ]  # fmt: skip
+        "--config",
+        str(_batch_config_path(context, out)),
+        "--count",
+        str(count),
+        "--seed",
+        str(s.seed),
+        "--out",
+        str(out),
+        "--resolution",
+        str(s.resolution),
+        "--samples",
+        str(s.samples),
+    ]
     env = dict(os.environ)
     env["PYTHONUNBUFFERED"] = "1"
     if s.batch_refine:

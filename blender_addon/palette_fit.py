@@ -23,8 +23,11 @@ MAX_IMAGE_PIXELS = 64_000_000
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m blender_addon.palette_fit", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m blender_addon.palette_fit",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--annotations", required=True, type=Path, help="COCO-like JSON with rotated person boxes")
     p.add_argument("--images", required=True, type=Path, help="folder of the annotated frames")
     p.add_argument("--out", required=True, type=Path, help="AppearanceConfig JSON to write")
@@ -109,9 +112,17 @@ def main(argv: list[str] | None = None) -> int:
     with atomic_path(a.out) as tmp:
         tmp.write_text(json.dumps(cfg.model_dump(mode="json"), indent=2) + "\n", encoding="utf-8")
     n = sum(len(v) for v in boxes.values())
-    print(json.dumps({"boxes": n, "frames": len(boxes), "out": str(a.out),
-                      "tops": [(f.name, f.weight) for f in cfg.palettes.tops],
-                      "bottoms": [(f.name, f.weight) for f in cfg.palettes.bottoms]}))
+    print(
+        json.dumps(
+            {
+                "boxes": n,
+                "frames": len(boxes),
+                "out": str(a.out),
+                "tops": [(f.name, f.weight) for f in cfg.palettes.tops],
+                "bottoms": [(f.name, f.weight) for f in cfg.palettes.bottoms],
+            }
+        )
+    )
     return 0
 
 

@@ -104,15 +104,25 @@ def _person_info(k: int, handle, meta: PlacedPerson) -> PersonInfo:
     sampled = _jsonable(dict(handle.sampled))
     phenotype = sampled.pop("phenotype")
     appearance = sampled.pop("appearance", {})
-    pose = {"yaw_deg": meta.yaw_deg, "seat": meta.seat, "seat_height": meta.seat_height,
-            "placement_tries": meta.placement_tries, "mesh_checks": meta.mesh_checks, **sampled.pop("pose", {})}
+    pose = {
+        "yaw_deg": meta.yaw_deg,
+        "seat": meta.seat,
+        "seat_height": meta.seat_height,
+        "placement_tries": meta.placement_tries,
+        "mesh_checks": meta.mesh_checks,
+        **sampled.pop("pose", {}),
+    }
     appearance = {**(appearance or {}), **sampled}  # the body's other sampled values (seed, height, ...)
     return PersonInfo(
-        instance_id=k, posture=meta.posture, position=meta.position,
+        instance_id=k,
+        posture=meta.posture,
+        position=meta.position,
         head_3d=tuple(float(v) for v in handle.head_3d),
         keypoints_3d=[tuple(float(v) for v in p) for p in handle.keypoints_3d],
-        pose=_jsonable(pose), phenotype=phenotype or {}, appearance=appearance or {},
-    )  # fmt: skip
+        pose=_jsonable(pose),
+        phenotype=phenotype or {},
+        appearance=appearance or {},
+    )
 
 
 def annotate_built(built, inst: np.ndarray, image_id: str, areas: list[int] | None = None) -> SceneAnnotation:
@@ -132,17 +142,35 @@ def annotate_built(built, inst: np.ndarray, image_id: str, areas: list[int] | No
     except Exception:  # pragma: no cover
         bver = ""
     return SceneAnnotation(
-        image_id=image_id, width=built.camera.width, height=built.camera.height, seed=built.seed,
-        camera=built.camera, persons=persons,
-        obstacles=[Obstacle(name=o.name, kind=o.kind, polygon=[(round(x, 6), round(y, 6)) for x, y in o.polygon],
-                            height=o.height, seat_height=o.seat_height) for o in built.obstacles],
+        image_id=image_id,
+        width=built.camera.width,
+        height=built.camera.height,
+        seed=built.seed,
+        camera=built.camera,
+        persons=persons,
+        obstacles=[
+            Obstacle(
+                name=o.name,
+                kind=o.kind,
+                polygon=[(round(x, 6), round(y, 6)) for x, y in o.polygon],
+                height=o.height,
+                seat_height=o.seat_height,
+            )
+            for o in built.obstacles
+        ],
         lighting=Lighting(**built.lighting),
         background=Background(**_jsonable(built.background)),
-        render=RenderInfo(samples=built.samples, denoise=built.denoise, motion_blur=bool(cfg.render.motion_blur),
-                          device=built.device, blender_version=bver, frame=built.frame),
+        render=RenderInfo(
+            samples=built.samples,
+            denoise=built.denoise,
+            motion_blur=bool(cfg.render.motion_blur),
+            device=built.device,
+            blender_version=bver,
+            frame=built.frame,
+        ),
         generator=GeneratorInfo(version=SCHEMA_PKG_VERSION, config_name=cfg.name, config_sha256=config_sha256(cfg)),
         sampled=_jsonable(built.sampled),
-    )  # fmt: skip
+    )
 
 
 def render_and_annotate(built, out_dir: str | Path, image_id: str) -> SceneAnnotation:
@@ -181,10 +209,17 @@ class BatchResult:
         return not self.failed
 
     def summary(self) -> dict[str, Any]:
-        return {"out": str(self.out), "images": len(self.ids), "rendered": len(self.rendered),
-                "skipped": len(self.skipped), "failed": self.failed, "refined": len(self.refined),
-                "refine_failed": self.refine_failed,
-                "refine_gave_up": self.refine_gave_up, "seconds": round(self.seconds, 2)}  # fmt: skip
+        return {
+            "out": str(self.out),
+            "images": len(self.ids),
+            "rendered": len(self.rendered),
+            "skipped": len(self.skipped),
+            "failed": self.failed,
+            "refined": len(self.refined),
+            "refine_failed": self.refine_failed,
+            "refine_gave_up": self.refine_gave_up,
+            "seconds": round(self.seconds, 2),
+        }
 
 
 #: A temporary file older than this is a leftover of a killed run (a write takes milliseconds); younger ones may
@@ -212,12 +247,26 @@ def clean_stale_temps(out: Path, older_than_s: float = STALE_TEMP_S) -> int:
 
 def make_refine_client(url: str, token: str | None = None) -> RefineClient:
     """The client a batch uses: few retries, so a dead server costs seconds per image, not minutes."""
-    return RefineClient(url, token=token, retries=BATCH_CLIENT_RETRIES, backoff=BATCH_CLIENT_BACKOFF_S,
-                        connect_timeout=BATCH_CONNECT_TIMEOUT_S)
+    return RefineClient(
+        url,
+        token=token,
+        retries=BATCH_CLIENT_RETRIES,
+        backoff=BATCH_CLIENT_BACKOFF_S,
+        connect_timeout=BATCH_CONNECT_TIMEOUT_S,
+    )
 
 
-def _render_one(config, seed: int, index: int, paths: DatasetPaths, res: BatchResult, *, resume: bool,
-                resolution: int | None, samples: int | None) -> str:  # fmt: skip
+def _render_one(
+    config,
+    seed: int,
+    index: int,
+    paths: DatasetPaths,
+    res: BatchResult,
+    *,
+    resume: bool,
+    resolution: int | None,
+    samples: int | None,
+) -> str:
     """Render (or skip) one image of the batch; records the outcome in ``res`` and returns its status text."""
     if resume and paths.is_complete():
         res.skipped.append(paths.image_id)
@@ -277,8 +326,16 @@ def run_batch(
         if progress is not None:
             left = sum(1 for k in indices[n:] if not DatasetPaths(out, image_id_for(seed, k)).is_complete())
             mean = sum(times) / len(times) if times else 0.0
-            progress({"done": n, "total": len(indices), "image_id": paths.image_id, "status": status,
-                      "seconds": round(time.perf_counter() - t0, 2), "eta_s": round(mean * left, 1)})  # fmt: skip
+            progress(
+                {
+                    "done": n,
+                    "total": len(indices),
+                    "image_id": paths.image_id,
+                    "status": status,
+                    "seconds": round(time.perf_counter() - t0, 2),
+                    "eta_s": round(mean * left, 1),
+                }
+            )
     if refiner is not None:
         refiner.finish()
         res.refined, res.refine_failed, res.refine_gave_up = refiner.refined, refiner.unrefined, refiner.open_reason

@@ -78,11 +78,14 @@ def setup_sys_path() -> list[str]:
 def parse_args(argv: list[str]) -> argparse.Namespace:
     if "--" in argv:
         argv = argv[argv.index("--") + 1 :]
-    epilog = ("exit status: 0 every image rendered (and refined, with --refine-url); 1 some image failed to render; "
-              "2 bad input; 3 every image rendered but some not refined (server unreachable or refusing): run the "
-              "same command again to refine only those")
-    p = argparse.ArgumentParser(prog="render_batch.py", description="Render an annotated fisheye dataset.",
-                                epilog=epilog)
+    epilog = (
+        "exit status: 0 every image rendered (and refined, with --refine-url); 1 some image failed to render; "
+        "2 bad input; 3 every image rendered but some not refined (server unreachable or refusing): run the "
+        "same command again to refine only those"
+    )
+    p = argparse.ArgumentParser(
+        prog="render_batch.py", description="Render an annotated fisheye dataset.", epilog=epilog
+    )
     p.add_argument("--config", required=True, help="SceneConfig JSON path, or an example name (office, shop)")
     p.add_argument("--count", type=int, required=True, help="number of images in the whole run (all shards)")
     p.add_argument("--seed", type=int, default=0, help="run seed; image i gets rng_for(seed, 'image', i)")
@@ -92,8 +95,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--samples", type=int, default=None, help="Cycles samples (default: config)")
     p.add_argument("--device", choices=["auto", "cpu", "gpu"], default=None, help="override config.render.device")
     p.add_argument("--denoise", choices=["on", "off"], default=None, help="override config.render.denoise")
-    refine_help = (f"refinement server base URL (POST each finished image); a bearer token, if the server needs "
-                   f"one, is read from ${TOKEN_ENV} (never from the command line, where ps shows it)")
+    refine_help = (
+        f"refinement server base URL (POST each finished image); a bearer token, if the server needs "
+        f"one, is read from ${TOKEN_ENV} (never from the command line, where ps shows it)"
+    )
     p.add_argument("--refine-url", default=None, help=refine_help)
     p.add_argument("--resume", dest="resume", action="store_true", default=True, help="skip complete ids (default)")
     p.add_argument("--no-resume", dest="resume", action="store_false", help="re-render every id of the shard")
@@ -139,9 +144,11 @@ def _check_dependencies() -> str | None:
         import numpy  # noqa: F401
         import pydantic  # noqa: F401
     except ImportError as exc:
-        return (f"{exc}. This Python ({sys.version.split()[0]}, {sys.executable}) needs numpy and pydantic v2: "
-                "install them for it, or point $R2_SITE_PACKAGES at a site-packages folder of the same Python "
-                "minor version (the repository's .venv is used automatically when it matches).")  # fmt: skip
+        return (
+            f"{exc}. This Python ({sys.version.split()[0]}, {sys.executable}) needs numpy and pydantic v2: "
+            "install them for it, or point $R2_SITE_PACKAGES at a site-packages folder of the same Python "
+            "minor version (the repository's .venv is used automatically when it matches)."
+        )
     return None
 
 
@@ -159,14 +166,20 @@ def _report_end(res, jobs) -> int:
     pipeline = importlib.import_module(f"{PACKAGE}.pipeline")
     print(f"[render_batch] summary {pipeline.dumps_summary(res)}", flush=True)
     if res.failed:
-        print(f"[render_batch] ERROR: {len(res.failed)} image(s) failed to render: {' '.join(res.failed)}",
-              file=sys.stderr, flush=True)  # fmt: skip
+        print(
+            f"[render_batch] ERROR: {len(res.failed)} image(s) failed to render: {' '.join(res.failed)}",
+            file=sys.stderr,
+            flush=True,
+        )
         return jobs.EXIT_RENDER_FAILED
     if res.refine_failed:
         why = f" ({res.refine_gave_up})" if res.refine_gave_up else ""
-        print(f"[render_batch] ERROR: {len(res.refine_failed)} image(s) rendered but not refined{why}; rerun the "
-              f"same command with the server up to refine only these: {' '.join(sorted(res.refine_failed))}",
-              file=sys.stderr, flush=True)  # fmt: skip
+        print(
+            f"[render_batch] ERROR: {len(res.refine_failed)} image(s) rendered but not refined{why}; rerun the "
+            f"same command with the server up to refine only these: {' '.join(sorted(res.refine_failed))}",
+            file=sys.stderr,
+            flush=True,
+        )
         return jobs.EXIT_UNREFINED
     return jobs.EXIT_OK
 
@@ -190,14 +203,33 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
 
     def progress(info: dict) -> None:
-        print(jobs.format_progress_line(info["done"], info["total"], image_id=info["image_id"],
-                                        status=info["status"], seconds=info["seconds"],
-                                        elapsed_s=round(time.perf_counter() - t0, 1), eta_s=info["eta_s"]),
-              flush=True)  # fmt: skip
+        print(
+            jobs.format_progress_line(
+                info["done"],
+                info["total"],
+                image_id=info["image_id"],
+                status=info["status"],
+                seconds=info["seconds"],
+                elapsed_s=round(time.perf_counter() - t0, 1),
+                eta_s=info["eta_s"],
+            ),
+            flush=True,
+        )
 
-    res = pipeline.run_batch(config, args.count, args.seed, args.out, shard=args.shard, refine_url=args.refine_url,
-                             token=os.environ.get(TOKEN_ENV) or None, resume=args.resume, progress=progress,
-                             resolution=args.resolution, samples=args.samples, report=args.report)  # fmt: skip
+    res = pipeline.run_batch(
+        config,
+        args.count,
+        args.seed,
+        args.out,
+        shard=args.shard,
+        refine_url=args.refine_url,
+        token=os.environ.get(TOKEN_ENV) or None,
+        resume=args.resume,
+        progress=progress,
+        resolution=args.resolution,
+        samples=args.samples,
+        report=args.report,
+    )
     return _report_end(res, jobs)
 
 
@@ -207,8 +239,12 @@ if __name__ == "__main__":
     except SystemExit:
         raise
     except BaseException as exc:  # unexpected: one clear line; the traceback only with R2_DEBUG=1
-        print(f"[render_batch] ERROR: {type(exc).__name__}: {exc} (finished images are kept; set R2_DEBUG=1 "
-              "for the traceback)", file=sys.stderr, flush=True)  # fmt: skip
+        print(
+            f"[render_batch] ERROR: {type(exc).__name__}: {exc} (finished images are kept; set R2_DEBUG=1 "
+            "for the traceback)",
+            file=sys.stderr,
+            flush=True,
+        )
         if os.environ.get("R2_DEBUG") == "1":
             raise
         code = 1

@@ -71,21 +71,27 @@ def _parse_annotations(annotations: bytes) -> SceneAnnotation:
 def _check_cost(state: ServerState, cost: RequestCost, what: str) -> None:
     limit = state.settings.max_request_mib
     if cost.mib > limit:
-        raise ApiError(ErrorCode.REQUEST_TOO_COSTLY,
-                       f"{what}: estimated working memory {cost.mib:.0f} MiB ({cost.width}x{cost.height} image, "
-                       f"{cost.persons} persons, largest {cost.max_person_pixels} px) exceeds the per-request "
-                       f"limit of {limit:g} MiB", "image")  # fmt: skip
+        raise ApiError(
+            ErrorCode.REQUEST_TOO_COSTLY,
+            f"{what}: estimated working memory {cost.mib:.0f} MiB ({cost.width}x{cost.height} image, "
+            f"{cost.persons} persons, largest {cost.max_person_pixels} px) exceeds the per-request "
+            f"limit of {limit:g} MiB",
+            "image",
+        )
 
 
 def _over_capacity(state: ServerState) -> ApiError:
     used, limit = state.budget.used / 2**20, state.budget.limit / 2**20
-    return ApiError(ErrorCode.OVER_CAPACITY,
-                    f"server busy: requests in flight use {used:.1f} of {limit:.1f} MiB of estimated working memory",
-                    headers={"Retry-After": str(state.settings.retry_after_s)})  # fmt: skip
+    return ApiError(
+        ErrorCode.OVER_CAPACITY,
+        f"server busy: requests in flight use {used:.1f} of {limit:.1f} MiB of estimated working memory",
+        headers={"Retry-After": str(state.settings.retry_after_s)},
+    )
 
 
-def _admit(state: ServerState, image: bytes, instances: bytes, ann: SceneAnnotation,
-           options: RefineOptions) -> Reservation:  # fmt: skip
+def _admit(
+    state: ServerState, image: bytes, instances: bytes, ann: SceneAnnotation, options: RefineOptions
+) -> Reservation:
     """Reserve the request's estimated memory from the image header and the annotated areas (nothing decoded)."""
     s, card = state.settings, state.card
     assert card is not None
@@ -102,8 +108,9 @@ def _admit(state: ServerState, image: bytes, instances: bytes, ann: SceneAnnotat
     return reservation
 
 
-def _persons_to_refine(state: ServerState, imap: np.ndarray, ann: SceneAnnotation, options: RefineOptions,
-                       reservation: Reservation) -> list[int]:  # fmt: skip
+def _persons_to_refine(
+    state: ServerState, imap: np.ndarray, ann: SceneAnnotation, options: RefineOptions, reservation: Reservation
+) -> list[int]:
     """Validate instance map against annotations and options; the ids to refine, with their exact cost reserved."""
     s, card = state.settings, state.card
     assert card is not None
@@ -112,25 +119,34 @@ def _persons_to_refine(state: ServerState, imap: np.ndarray, ann: SceneAnnotatio
     known = {p.instance_id for p in ann.persons}
     unknown = [k for k in present if k not in known]
     if unknown:
-        raise ApiError(ErrorCode.UNKNOWN_INSTANCE,
-                       f"instance ids {unknown[:20]} are in the instance map but not in annotations.persons",
-                       "instances")  # fmt: skip
-    absent = [p.instance_id for p in ann.persons if p.area > 0 and (p.instance_id >= counts.size
-                                                                     or counts[p.instance_id] == 0)]  # fmt: skip
+        raise ApiError(
+            ErrorCode.UNKNOWN_INSTANCE,
+            f"instance ids {unknown[:20]} are in the instance map but not in annotations.persons",
+            "instances",
+        )
+    absent = [
+        p.instance_id
+        for p in ann.persons
+        if p.area > 0 and (p.instance_id >= counts.size or counts[p.instance_id] == 0)
+    ]
     if absent:
-        raise ApiError(ErrorCode.PERSON_NOT_IN_MASK,
-                       f"persons {absent[:20]} are annotated with area > 0 but have no pixel in the instance map",
-                       "instances")  # fmt: skip
+        raise ApiError(
+            ErrorCode.PERSON_NOT_IN_MASK,
+            f"persons {absent[:20]} are annotated with area > 0 but have no pixel in the instance map",
+            "instances",
+        )
     wanted = present
     if options.persons is not None:
         bad = [k for k in options.persons if k not in known]
         if bad:
-            raise ApiError(ErrorCode.UNKNOWN_INSTANCE, f"options.persons {bad[:20]} are not annotated persons",
-                           "options")  # fmt: skip
+            raise ApiError(
+                ErrorCode.UNKNOWN_INSTANCE, f"options.persons {bad[:20]} are not annotated persons", "options"
+            )
         wanted = [k for k in present if k in set(options.persons)]
     if len(wanted) > s.max_persons:
-        raise ApiError(ErrorCode.TOO_MANY_PERSONS, f"{len(wanted)} persons to refine; the limit is {s.max_persons}",
-                       "instances")  # fmt: skip
+        raise ApiError(
+            ErrorCode.TOO_MANY_PERSONS, f"{len(wanted)} persons to refine; the limit is {s.max_persons}", "instances"
+        )
     h, w = imap.shape
     cost = RequestCost(w, h, len(wanted), max((int(counts[k]) for k in wanted), default=0), card.crop_size)
     _check_cost(state, cost, "instance map")
@@ -147,16 +163,21 @@ def _decode(s: Settings, image: bytes, instances: bytes, ann: SceneAnnotation) -
         raise ApiError(e.code, e.message, e.field) from e
     h, w = rgb.shape[:2]
     if imap.shape != (h, w):
-        raise ApiError(ErrorCode.SIZE_MISMATCH,
-                       f"instances are {imap.shape[1]}x{imap.shape[0]} but the image is {w}x{h}", "instances")
+        raise ApiError(
+            ErrorCode.SIZE_MISMATCH,
+            f"instances are {imap.shape[1]}x{imap.shape[0]} but the image is {w}x{h}",
+            "instances",
+        )
     if (ann.width, ann.height) != (w, h):
-        raise ApiError(ErrorCode.SIZE_MISMATCH,
-                       f"annotations say {ann.width}x{ann.height} but the image is {w}x{h}", "annotations")
+        raise ApiError(
+            ErrorCode.SIZE_MISMATCH, f"annotations say {ann.width}x{ann.height} but the image is {w}x{h}", "annotations"
+        )
     return rgb, imap
 
 
-def _prepare(state: ServerState, image: bytes, instances: bytes, annotations: bytes,
-             options: RefineOptions) -> dict[str, Any]:  # fmt: skip
+def _prepare(
+    state: ServerState, image: bytes, instances: bytes, annotations: bytes, options: RefineOptions
+) -> dict[str, Any]:
     """Admit by cost, decode + validate + plan + crop (runs in a worker thread). The job holds the memory
     reservation; the caller releases it (here on error)."""
     card = state.card
@@ -176,15 +197,32 @@ def _prepare(state: ServerState, image: bytes, instances: bytes, annotations: by
         reservation.release()
         raise
     t2 = time.perf_counter()
-    return {"rgb": rgb, "imap": imap, "ann": ann, "specs": specs, "crops": crops, "reservation": reservation,
-            "scope": scope_of(ann.background), "decode_ms": (t1 - t0) * 1e3, "crop_ms": (t2 - t1) * 1e3}  # fmt: skip
+    return {
+        "rgb": rgb,
+        "imap": imap,
+        "ann": ann,
+        "specs": specs,
+        "crops": crops,
+        "reservation": reservation,
+        "scope": scope_of(ann.background),
+        "decode_ms": (t1 - t0) * 1e3,
+        "crop_ms": (t2 - t1) * 1e3,
+    }
 
 
 def _finish(state: ServerState, job: dict[str, Any], refined: torch.Tensor | None) -> tuple[bytes, Finished, float]:
     """Reinsert + camera look (``refine.finish``) + PNG encode (runs in a worker thread)."""
     assert state.card is not None
-    done = finish(job["rgb"], job["imap"], job["specs"], refined, scope=job["scope"], look=state.card.look,
-                  seed=job["ann"].seed, override=state.settings.look)  # fmt: skip
+    done = finish(
+        job["rgb"],
+        job["imap"],
+        job["specs"],
+        refined,
+        scope=job["scope"],
+        look=state.card.look,
+        seed=job["ann"].seed,
+        override=state.settings.look,
+    )
     t1 = time.perf_counter()
     png = encode_png(done.image, state.settings.png_compress_level)
     return png, done, (time.perf_counter() - t1) * 1e3
@@ -192,8 +230,9 @@ def _finish(state: ServerState, job: dict[str, Any], refined: torch.Tensor | Non
 
 # -- /v1 routes ---------------------------------------------------------------------------------------------------
 def _busy(state: ServerState, message: str) -> ApiError:
-    return ApiError(ErrorCode.QUEUE_FULL, f"server busy: {message}",
-                    headers={"Retry-After": str(state.settings.retry_after_s)})  # fmt: skip
+    return ApiError(
+        ErrorCode.QUEUE_FULL, f"server busy: {message}", headers={"Retry-After": str(state.settings.retry_after_s)}
+    )
 
 
 async def _prepare_job(state: ServerState, parts: RefineParts) -> dict[str, Any]:
@@ -204,8 +243,9 @@ async def _prepare_job(state: ServerState, parts: RefineParts) -> dict[str, Any]
     batcher.announce()
     loop = asyncio.get_running_loop()
     try:
-        job = await loop.run_in_executor(state.io_pool, _prepare, state, parts.image, parts.instances,
-                                         parts.annotations, parts.options)  # fmt: skip
+        job = await loop.run_in_executor(
+            state.io_pool, _prepare, state, parts.image, parts.instances, parts.annotations, parts.options
+        )
     except BaseException:
         batcher.withdraw()
         raise
@@ -220,30 +260,46 @@ async def _generate(state: ServerState, job: dict[str, Any]) -> tuple[torch.Tens
         return None, 0.0, 0.0
     assert state.batcher is not None
     try:
-        refined, queue_s, gen_s = await asyncio.wait_for(state.batcher.run(job["crops"], True),
-                                                         timeout=state.settings.request_timeout_s)  # fmt: skip
+        refined, queue_s, gen_s = await asyncio.wait_for(
+            state.batcher.run(job["crops"], True), timeout=state.settings.request_timeout_s
+        )
     except QueueFull as e:
         raise _busy(state, str(e)) from e
     return refined, queue_s * 1e3, gen_s * 1e3
 
 
-def _respond(kind: str, state: ServerState, job: dict[str, Any], parts: RefineParts, png: bytes, done: Finished,
-             timings: Timings) -> Response:  # fmt: skip
+def _respond(
+    kind: str, state: ServerState, job: dict[str, Any], parts: RefineParts, png: bytes, done: Finished, timings: Timings
+) -> Response:
     card = state.card
     assert card is not None
     persons = [s.instance_id for s in job["specs"]]
     sha = hashlib.sha256(parts.annotations).hexdigest()
     if kind == "png":
-        headers = {"X-Model-Id": card.model_id, "X-Image-Id": job["ann"].image_id,
-                   "X-Persons-Refined": ",".join(map(str, persons)), "X-Annotations-SHA256": sha,
-                   "X-Scope": done.scope, "X-Look": done.look,
-                   "X-Timings": json.dumps(timings.model_dump(), separators=(",", ":"))}  # fmt: skip
+        headers = {
+            "X-Model-Id": card.model_id,
+            "X-Image-Id": job["ann"].image_id,
+            "X-Persons-Refined": ",".join(map(str, persons)),
+            "X-Annotations-SHA256": sha,
+            "X-Scope": done.scope,
+            "X-Look": done.look,
+            "X-Timings": json.dumps(timings.model_dump(), separators=(",", ":")),
+        }
         return Response(png, media_type="image/png", headers=headers)
     h, w = job["rgb"].shape[:2]
-    resp = RefineResponse(image_id=job["ann"].image_id, model_id=card.model_id, persons_refined=persons, width=w,
-                          height=h, image_png_base64=base64.b64encode(png).decode("ascii"),
-                          annotations=parts.annotations_text, annotations_sha256=sha, timings=timings,
-                          scope=done.scope, look=done.look)  # fmt: skip
+    resp = RefineResponse(
+        image_id=job["ann"].image_id,
+        model_id=card.model_id,
+        persons_refined=persons,
+        width=w,
+        height=h,
+        image_png_base64=base64.b64encode(png).decode("ascii"),
+        annotations=parts.annotations_text,
+        annotations_sha256=sha,
+        timings=timings,
+        scope=done.scope,
+        look=done.look,
+    )
     return JSONResponse(resp.model_dump(mode="json"))
 
 
@@ -264,9 +320,16 @@ async def refine(
         refined, queue_ms, gen_ms = await _generate(state, job)
         loop = asyncio.get_running_loop()
         png, done, encode_ms = await loop.run_in_executor(state.io_pool, _finish, state, job, refined)
-        timings = Timings(decode_ms=job["decode_ms"], queue_ms=queue_ms, crop_ms=job["crop_ms"], generator_ms=gen_ms,
-                          reinsert_ms=done.reinsert_ms, look_ms=done.look_ms, encode_ms=encode_ms,
-                          total_ms=(time.perf_counter() - t_start) * 1e3)  # fmt: skip
+        timings = Timings(
+            decode_ms=job["decode_ms"],
+            queue_ms=queue_ms,
+            crop_ms=job["crop_ms"],
+            generator_ms=gen_ms,
+            reinsert_ms=done.reinsert_ms,
+            look_ms=done.look_ms,
+            encode_ms=encode_ms,
+            total_ms=(time.perf_counter() - t_start) * 1e3,
+        )
         response = _respond(kind, state, job, parts, png, done, timings)
     finally:
         big = reservation.nbytes > TRIM_AFTER_BYTES
@@ -283,23 +346,27 @@ async def models(state: ServerState = Depends(server_state)) -> Any:
     if state.card is None:
         raise ApiError(ErrorCode.NOT_READY, "model not loaded yet", headers={"Retry-After": "1"})
     c = state.card
-    return ModelCardSummary(model_id=c.model_id, architecture=c.architecture, crop_size=c.crop_size,
-                            device=str(state.device), card=c.model_dump(mode="json"))  # fmt: skip
+    return ModelCardSummary(
+        model_id=c.model_id,
+        architecture=c.architecture,
+        crop_size=c.crop_size,
+        device=str(state.device),
+        card=c.model_dump(mode="json"),
+    )
 
 
 def v1_router(settings: Settings) -> APIRouter:
     """The /v1 routes (bearer auth first); the refine body's OpenAPI states this server's limits."""
-    router = APIRouter(prefix="/v1", tags=["refine"], dependencies=[Depends(require_token)],
-                       responses=ERROR_RESPONSES)  # fmt: skip
-    router.add_api_route("/refine", refine, methods=["POST"], response_model=RefineResponse,
-                         openapi_extra=refine_openapi(settings))  # fmt: skip
+    router = APIRouter(prefix="/v1", tags=["refine"], dependencies=[Depends(require_token)], responses=ERROR_RESPONSES)
+    router.add_api_route(
+        "/refine", refine, methods=["POST"], response_model=RefineResponse, openapi_extra=refine_openapi(settings)
+    )
     router.add_api_route("/models", models, methods=["GET"], response_model=ModelCardSummary)
     return router
 
 
 # -- application --------------------------------------------------------------------------------------------------
-def create_app(settings: Settings | None = None,
-               model: tuple[torch.nn.Module, ModelCard] | None = None) -> FastAPI:  # fmt: skip
+def create_app(settings: Settings | None = None, model: tuple[torch.nn.Module, ModelCard] | None = None) -> FastAPI:
     """Build the app. ``model`` = a preloaded (generator, card); otherwise ``settings.model`` is loaded at startup
     in a background thread (``/readyz`` turns 200 once it is loaded and warmed up)."""
     settings = settings or Settings()
@@ -317,12 +384,18 @@ def create_app(settings: Settings | None = None,
                 await asyncio.to_thread(state.batcher.stop)
             state.io_pool.shutdown(wait=False, cancel_futures=True)
 
-    app = FastAPI(title="Render & Refine — refinement service", version=__version__, lifespan=lifespan,
-                  description=__doc__)  # fmt: skip
+    app = FastAPI(
+        title="Render & Refine — refinement service", version=__version__, lifespan=lifespan, description=__doc__
+    )
     app.state.refine = state
     install_error_handlers(app)
     app.include_router(ops_router)
     app.include_router(v1_router(settings))
-    app.add_middleware(BodyGuard, max_body_bytes=settings.max_body_bytes, idle_timeout_s=settings.body_idle_timeout_s,
-                       total_timeout_s=settings.body_timeout_s, metrics=state.metrics)  # fmt: skip
+    app.add_middleware(
+        BodyGuard,
+        max_body_bytes=settings.max_body_bytes,
+        idle_timeout_s=settings.body_idle_timeout_s,
+        total_timeout_s=settings.body_timeout_s,
+        metrics=state.metrics,
+    )
     return app

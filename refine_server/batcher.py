@@ -46,10 +46,18 @@ class Batcher:
     """Thread-safe front of the model. ``submit`` returns a concurrent Future of ``(refined, queue_s, gen_s)``."""
 
     def __init__(
-        self, model: nn.Module, device: torch.device, *, max_batch_crops: int = 16, max_wait_ms: float = 5.0,
-        max_queue: int = 32, metrics: Metrics | None = None, workers: int = 1, threads_per_worker: int = 0,
+        self,
+        model: nn.Module,
+        device: torch.device,
+        *,
+        max_batch_crops: int = 16,
+        max_wait_ms: float = 5.0,
+        max_queue: int = 32,
+        metrics: Metrics | None = None,
+        workers: int = 1,
+        threads_per_worker: int = 0,
         threads_alone: int = 0,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.model = model
         self.device = device
         self.max_batch = max(1, int(max_batch_crops))
@@ -67,8 +75,9 @@ class Batcher:
         self.threads_alone = max(0, int(threads_alone))
         self._busy = 0  # workers inside the generator
         self._stopped = False
-        self._threads = [threading.Thread(target=self._run, name=f"refine-batcher-{i}", daemon=True)
-                         for i in range(self.workers)]  # fmt: skip
+        self._threads = [
+            threading.Thread(target=self._run, name=f"refine-batcher-{i}", daemon=True) for i in range(self.workers)
+        ]
         for t in self._threads:
             t.start()
 

@@ -90,7 +90,11 @@ def load_model(directory_or_card_path: Path, device: str | torch.device = "cpu")
 def identity_model(crop_size: int = 128, margin: float = 0.15) -> tuple[nn.Module, ModelCard]:
     """The explicit ``identity`` model (plumbing tests only): returns crops unchanged."""
     card = ModelCard(
-        model_id="identity", architecture="identity", crop_size=crop_size, margin=margin,
-        training_data={"note": "no training: identity mapping for plumbing tests"}, sha256="",
-    )  # fmt: skip
+        model_id="identity",
+        architecture="identity",
+        crop_size=crop_size,
+        margin=margin,
+        training_data={"note": "no training: identity mapping for plumbing tests"},
+        sha256="",
+    )
     return IdentityGenerator().eval(), card

@@ -68,8 +68,12 @@ class CropSpec:
         return np.array([math.sin(a), -math.cos(a)]), np.array([math.cos(a), math.sin(a)])
 
     def to_dict(self) -> dict:
-        return {"instance_id": self.instance_id, "center": list(self.center), "angle_deg": self.angle_deg,
-                "size": self.size}  # fmt: skip
+        return {
+            "instance_id": self.instance_id,
+            "center": list(self.center),
+            "angle_deg": self.angle_deg,
+            "size": self.size,
+        }
 
 
 def crop_corners(spec: CropSpec) -> np.ndarray:
@@ -177,9 +181,13 @@ def crop_from_rotated_box(
     """
     corners = rotated_box_corners(tuple(float(v) for v in box))  # type: ignore[arg-type]
     return crop_from_points(
-        corners, image_center, instance_id, direction_point=(float(box[0]), float(box[1])), margin=margin,
+        corners,
+        image_center,
+        instance_id,
+        direction_point=(float(box[0]), float(box[1])),
+        margin=margin,
         min_size=min_size,
-    )  # fmt: skip
+    )
 
 
 # -- warps ------------------------------------------------------------------------------------------------------

@@ -27,8 +27,9 @@ def require_token(request: Request) -> None:
         return
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip().encode(), token.encode()):
-        raise ApiError(ErrorCode.UNAUTHORIZED, "missing or invalid bearer token",
-                       headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+        raise ApiError(
+            ErrorCode.UNAUTHORIZED, "missing or invalid bearer token", headers={"WWW-Authenticate": "Bearer"}
+        )
 
 
 def negotiate(request: Request) -> str:
@@ -49,8 +50,9 @@ def ready_state(request: Request) -> ServerState:
     """The server state once the model is loaded; 503 + Retry-After before."""
     state = server_state(request)
     if not state.ready or state.batcher is None or state.card is None:
-        raise ApiError(ErrorCode.NOT_READY, "model is loading",
-                       headers={"Retry-After": str(state.settings.retry_after_s)})  # fmt: skip
+        raise ApiError(
+            ErrorCode.NOT_READY, "model is loading", headers={"Retry-After": str(state.settings.retry_after_s)}
+        )
     return state
 
 

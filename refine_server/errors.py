@@ -19,26 +19,36 @@ log = logging.getLogger("refine_server")
 #: OpenAPI ``responses`` of the /v1 routes.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     s: {"model": ErrorBody, "description": d}
-    for s, d in [(400, "invalid image / decompression bomb"), (401, "missing or wrong bearer token"),
-                 (406, "unsupported Accept"), (408, "the body did not arrive in time"), (413, "body over the limit"),
-                 (422, "missing field, invalid annotations, unsupported image mode, size mismatch, unknown instance, "
-                       "annotated person missing from the mask, too many persons, request too costly"),
-                 (429, "memory budget in use by other requests (Retry-After)"),
-                 (503, "queue full or model not ready (Retry-After)")]
-}  # fmt: skip
+    for s, d in [
+        (400, "invalid image / decompression bomb"),
+        (401, "missing or wrong bearer token"),
+        (406, "unsupported Accept"),
+        (408, "the body did not arrive in time"),
+        (413, "body over the limit"),
+        (
+            422,
+            "missing field, invalid annotations, unsupported image mode, size mismatch, unknown instance, "
+            "annotated person missing from the mask, too many persons, request too costly",
+        ),
+        (429, "memory budget in use by other requests (Retry-After)"),
+        (503, "queue full or model not ready (Retry-After)"),
+    ]
+}
 
 
 class ApiError(Exception):
     """An error answered with ``ErrorBody`` and the status of ``code``."""
 
-    def __init__(self, code: ErrorCode, message: str, field: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, code: ErrorCode, message: str, field: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.code, self.message, self.field, self.headers = code, message, field, headers or {}
 
 
-def error_response(code: ErrorCode, message: str, field: str | None = None,
-                   headers: dict[str, str] | None = None) -> JSONResponse:  # fmt: skip
+def error_response(
+    code: ErrorCode, message: str, field: str | None = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
     body = ErrorBody(error=ErrorDetail(code=code, message=message, field=field))
     return JSONResponse(body.model_dump(mode="json"), status_code=HTTP_STATUS[code], headers=headers)
 

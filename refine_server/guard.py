@@ -75,8 +75,10 @@ class _Exchange:
 
     def _timeout_message(self) -> str:
         g = self.guard
-        return (f"request body not received in time ({self.received} bytes; the body must arrive within "
-                f"{g.total_timeout_s:g} s, with pauses under {g.idle_timeout_s:g} s)")  # fmt: skip
+        return (
+            f"request body not received in time ({self.received} bytes; the body must arrive within "
+            f"{g.total_timeout_s:g} s, with pauses under {g.idle_timeout_s:g} s)"
+        )
 
     async def send(self, message: Message) -> None:
         if message["type"] == "http.response.start":
@@ -89,8 +91,9 @@ class _Exchange:
 class BodyGuard:
     """See the module docstring."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, idle_timeout_s: float, total_timeout_s: float,
-                 metrics: Metrics) -> None:  # fmt: skip
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, idle_timeout_s: float, total_timeout_s: float, metrics: Metrics
+    ) -> None:
         self.app, self.max_body_bytes, self.metrics = app, max_body_bytes, metrics
         self.idle_timeout_s, self.total_timeout_s = idle_timeout_s, total_timeout_s
         self.too_large_message = f"request body exceeds {max_body_bytes} bytes"

@@ -51,8 +51,9 @@ def _open_header(data: bytes, field: str, formats: tuple[str, ...], max_pixels: 
         raise ImageError(ErrorCode.INVALID_IMAGE, f"{field}: corrupt or truncated image ({e})", field) from e
     w, h = img.size
     if w <= 0 or h <= 0 or w * h > max_pixels:
-        raise ImageError(ErrorCode.DECOMPRESSION_BOMB,
-                         f"{field}: {w}x{h} = {w * h} pixels exceeds the limit of {max_pixels}", field)  # fmt: skip
+        raise ImageError(
+            ErrorCode.DECOMPRESSION_BOMB, f"{field}: {w}x{h} = {w * h} pixels exceeds the limit of {max_pixels}", field
+        )
     return img
 
 

@@ -21,8 +21,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def local_server(serve_args: list[str], *, cwd: Path | None = None, env: Mapping[str, str] | None = None,
-                 stdout: IO[str] | None = None, ready_timeout_s: float = 180.0) -> Iterator[str]:  # fmt: skip
+def local_server(
+    serve_args: list[str],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    stdout: IO[str] | None = None,
+    ready_timeout_s: float = 180.0,
+) -> Iterator[str]:
     """Start ``serve --host 127.0.0.1 --port <free> *serve_args``, wait until ready, yield its URL, stop it.
 
     Raises ``shared_schema.client.ServerUnavailable`` when it dies or is not ready in ``ready_timeout_s``."""
@@ -31,8 +37,9 @@ def local_server(serve_args: list[str], *, cwd: Path | None = None, env: Mapping
     cmd = [sys.executable, "-m", "refine_server", "serve", "--host", "127.0.0.1", "--port", str(port), *serve_args]
     proc = subprocess.Popen(cmd, cwd=cwd, env=dict(env) if env is not None else None, stdout=stdout)
     try:
-        RefineClient(url, timeout=2).wait_ready(timeout=ready_timeout_s, interval=0.5,
-                                                alive=lambda: proc.poll() is None)  # fmt: skip
+        RefineClient(url, timeout=2).wait_ready(
+            timeout=ready_timeout_s, interval=0.5, alive=lambda: proc.poll() is None
+        )
         yield url
     finally:
         proc.terminate()

@@ -33,8 +33,11 @@ class Histogram:
         out = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} histogram"]
         for b, c in zip(self.buckets, self.counts, strict=True):
             out.append(f'{self.name}_bucket{{le="{b}"}} {c}')
-        out += [f'{self.name}_bucket{{le="+Inf"}} {self.count}', f"{self.name}_sum {self.sum:.6f}",
-                f"{self.name}_count {self.count}"]  # fmt: skip
+        out += [
+            f'{self.name}_bucket{{le="+Inf"}} {self.count}',
+            f"{self.name}_sum {self.sum:.6f}",
+            f"{self.name}_count {self.count}",
+        ]
         return out
 
 
@@ -42,10 +45,10 @@ class Metrics:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.requests: dict[tuple[tuple[str, str], ...], int] = defaultdict(int)
-        self.request_latency = Histogram("refine_request_latency_seconds", "POST /v1/refine wall time",
-                                         LATENCY_BUCKETS)
-        self.generator_latency = Histogram("refine_generator_batch_seconds", "generator time per batch",
-                                           LATENCY_BUCKETS)
+        self.request_latency = Histogram("refine_request_latency_seconds", "POST /v1/refine wall time", LATENCY_BUCKETS)
+        self.generator_latency = Histogram(
+            "refine_generator_batch_seconds", "generator time per batch", LATENCY_BUCKETS
+        )
         self.batch_crops = Histogram("refine_batch_crops", "crops per generator batch", BATCH_BUCKETS)
         self.batch_requests = Histogram("refine_batch_requests", "requests per generator batch", BATCH_BUCKETS)
         self.crops_total = 0
@@ -73,16 +76,23 @@ class Metrics:
 
     def render(self) -> str:
         with self._lock:
-            lines = ["# HELP refine_requests_total HTTP requests by path and status",
-                     "# TYPE refine_requests_total counter"]  # fmt: skip
+            lines = [
+                "# HELP refine_requests_total HTTP requests by path and status",
+                "# TYPE refine_requests_total counter",
+            ]
             for labels, v in sorted(self.requests.items()):
                 lines.append(f"refine_requests_total{_labels(labels)} {v}")
-            lines += ["# HELP refine_queue_depth requests waiting for or in the generator",
-                      "# TYPE refine_queue_depth gauge", f"refine_queue_depth {self.queue_depth}",
-                      "# HELP refine_ready 1 when the model is loaded and warmed up", "# TYPE refine_ready gauge",
-                      f"refine_ready {self.ready}",
-                      "# HELP refine_crops_total crops refined", "# TYPE refine_crops_total counter",
-                      f"refine_crops_total {self.crops_total}"]  # fmt: skip
+            lines += [
+                "# HELP refine_queue_depth requests waiting for or in the generator",
+                "# TYPE refine_queue_depth gauge",
+                f"refine_queue_depth {self.queue_depth}",
+                "# HELP refine_ready 1 when the model is loaded and warmed up",
+                "# TYPE refine_ready gauge",
+                f"refine_ready {self.ready}",
+                "# HELP refine_crops_total crops refined",
+                "# TYPE refine_crops_total counter",
+                f"refine_crops_total {self.crops_total}",
+            ]
             for h in (self.request_latency, self.generator_latency, self.batch_crops, self.batch_requests):
                 lines += h.render()
             return "\n".join(lines) + "\n"

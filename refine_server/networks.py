@@ -37,8 +37,9 @@ def _norm(kind: str, ch: int) -> nn.Module:
 
 
 class ResnetBlock(nn.Module):
-    def __init__(self, ch: int, norm: str = "instance",
-                 padding: Literal["zeros", "reflect", "replicate", "circular"] = "reflect") -> None:
+    def __init__(
+        self, ch: int, norm: str = "instance", padding: Literal["zeros", "reflect", "replicate", "circular"] = "reflect"
+    ) -> None:
         super().__init__()
         self.block = nn.Sequential(
             nn.Conv2d(ch, ch, 3, padding=1, padding_mode=padding, bias=norm != "batch"),
@@ -86,17 +87,23 @@ class ResnetGenerator(nn.Module):
         self.stage_ends = [len(layers)]  # body index after which each encoder stage (stem, downs, blocks) ends
         ch = ngf
         for _ in range(n_down):
-            layers += [nn.Conv2d(ch, ch * 2, 3, stride=2, padding=1, bias=bias), _norm(norm, ch * 2),
-                       nn.ReLU(inplace=True)]  # fmt: skip
+            layers += [
+                nn.Conv2d(ch, ch * 2, 3, stride=2, padding=1, bias=bias),
+                _norm(norm, ch * 2),
+                nn.ReLU(inplace=True),
+            ]
             self.stage_ends.append(len(layers))
             ch *= 2
         for _ in range(n_blocks):
             layers.append(ResnetBlock(ch, norm))
             self.stage_ends.append(len(layers))
         for _ in range(n_down):
-            layers += [nn.Upsample(scale_factor=2, mode="nearest"),
-                       nn.Conv2d(ch, ch // 2, 3, padding=1, padding_mode="reflect", bias=bias),
-                       _norm(norm, ch // 2), nn.ReLU(inplace=True)]  # fmt: skip
+            layers += [
+                nn.Upsample(scale_factor=2, mode="nearest"),
+                nn.Conv2d(ch, ch // 2, 3, padding=1, padding_mode="reflect", bias=bias),
+                _norm(norm, ch // 2),
+                nn.ReLU(inplace=True),
+            ]
             ch //= 2
         layers += [nn.Conv2d(ch, out_ch, 7, padding=3, padding_mode="reflect")]
         self.body = nn.Sequential(*layers)
@@ -145,8 +152,9 @@ class SimGANRefiner(nn.Module):
         return _stage_features(body, list(range(1, len(body) + 1)), x, layers)
 
 
-def _stage_features(body: nn.Sequential, stage_ends: list[int], x: torch.Tensor,
-                    layers: Sequence[int]) -> list[torch.Tensor]:
+def _stage_features(
+    body: nn.Sequential, stage_ends: list[int], x: torch.Tensor, layers: Sequence[int]
+) -> list[torch.Tensor]:
     """Outputs of ``body[:stage_ends[k - 1]]`` for each stage k in ``layers`` (stage 0 is ``x`` itself)."""
     bad = [k for k in layers if not 0 <= k <= len(stage_ends)]
     if bad:
@@ -177,8 +185,13 @@ class PatchSampleMLP(nn.Module):
                 nn.init.normal_(m.weight, 0.0, 0.02)
                 nn.init.zeros_(m.bias)
 
-    def forward(self, feats: Sequence[torch.Tensor], num_patches: int, patch_ids: Sequence[torch.Tensor] | None = None,
-                generator: torch.Generator | None = None) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    def forward(
+        self,
+        feats: Sequence[torch.Tensor],
+        num_patches: int,
+        patch_ids: Sequence[torch.Tensor] | None = None,
+        generator: torch.Generator | None = None,
+    ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         """``(projected, ids)``: projected[i] is (B * P, C) unit vectors, patches of one image contiguous."""
         if len(feats) != len(self.mlps):
             raise ValueError(f"{len(feats)} feature maps for {len(self.mlps)} heads")
@@ -216,11 +229,13 @@ class PatchDiscriminator(nn.Module):
         for i in range(1, n_layers + 1):
             prev, mult = mult, min(2**i, 8)
             stride = 2 if i < n_layers else 1
-            blocks.append(nn.Sequential(
-                nn.Conv2d(ndf * prev, ndf * mult, 4, stride, 1, bias=norm != "batch"),
-                _norm(norm, ndf * mult),
-                nn.LeakyReLU(0.2, inplace=True),
-            ))  # fmt: skip
+            blocks.append(
+                nn.Sequential(
+                    nn.Conv2d(ndf * prev, ndf * mult, 4, stride, 1, bias=norm != "batch"),
+                    _norm(norm, ndf * mult),
+                    nn.LeakyReLU(0.2, inplace=True),
+                )
+            )
         self.blocks = nn.ModuleList(blocks)
         self.out = nn.Conv2d(ndf * mult, 1, 4, 1, 1)
 

@@ -34,8 +34,9 @@ async def readyz(request: Request) -> Any:
     if state.ready and state.card is not None:
         return Health(status="ready", model_id=state.card.model_id)
     body = Health(status="error" if state.error else "loading", detail=state.error)
-    return JSONResponse(body.model_dump(mode="json"), status_code=503,
-                        headers={"Retry-After": str(state.settings.retry_after_s)})  # fmt: skip
+    return JSONResponse(
+        body.model_dump(mode="json"), status_code=503, headers={"Retry-After": str(state.settings.retry_after_s)}
+    )
 
 
 @router.get("/metrics", response_class=PlainTextResponse)

@@ -27,8 +27,16 @@ from .look import PHOTO_MODES, LookSpec
 from .look.harmonize import person_look
 from .look.module import apply_look
 
-__all__ = ["LOOK_OVERRIDES", "Finished", "finish", "look_mode", "plan_and_crop", "refine_dataset", "refine_image",
-           "scope_of"]
+__all__ = [
+    "LOOK_OVERRIDES",
+    "Finished",
+    "finish",
+    "look_mode",
+    "plan_and_crop",
+    "refine_dataset",
+    "refine_image",
+    "scope_of",
+]
 
 LOOK_OVERRIDES = ("auto", *PHOTO_MODES)
 
@@ -59,8 +67,14 @@ def look_mode(scope: str, look: LookSpec | None, override: str = "auto") -> str:
     return "harmonize" if mode in ("fitted", "both") and not fitted else mode
 
 
-def plan_and_crop(rgb: np.ndarray, imap: np.ndarray, center: tuple[float, float], crop_size: int, margin: float,
-                  ids: list[int] | None = None) -> tuple[list[CropSpec], torch.Tensor | None]:  # fmt: skip
+def plan_and_crop(
+    rgb: np.ndarray,
+    imap: np.ndarray,
+    center: tuple[float, float],
+    crop_size: int,
+    margin: float,
+    ids: list[int] | None = None,
+) -> tuple[list[CropSpec], torch.Tensor | None]:
     """Crop specs of the persons (all present, or ``ids``) and their crops (None when there is nobody)."""
     specs = plan_crops(imap, center, ids=ids, margin=margin)
     return specs, (extract_crops(to_model(rgb), specs, crop_size) if specs else None)
@@ -82,8 +96,17 @@ class Finished:
     look_ms: float
 
 
-def finish(rgb: np.ndarray, imap: np.ndarray, specs: list[CropSpec], refined: torch.Tensor | None, *,
-           scope: str, look: LookSpec | None, seed: int, override: str = "auto") -> Finished:  # fmt: skip
+def finish(
+    rgb: np.ndarray,
+    imap: np.ndarray,
+    specs: list[CropSpec],
+    refined: torch.Tensor | None,
+    *,
+    scope: str,
+    look: LookSpec | None,
+    seed: int,
+    override: str = "auto",
+) -> Finished:
     """Reinsert the refined crops, then apply the look of ``scope`` (seeded: the same request gives the same image)."""
     t0 = time.perf_counter()
     out = rgb.copy() if refined is None else reinsert(rgb, imap, specs, refined)
@@ -99,9 +122,20 @@ def finish(rgb: np.ndarray, imap: np.ndarray, specs: list[CropSpec], refined: to
 
 
 @torch.no_grad()
-def refine_image(gen: nn.Module, rgb: np.ndarray, imap: np.ndarray, center: tuple[float, float], crop_size: int,
-                 margin: float, *, look: LookSpec | None = None, scope: str = "frame", seed: int = 0,
-                 override: str = "auto", batch: int = 32) -> np.ndarray:  # fmt: skip
+def refine_image(
+    gen: nn.Module,
+    rgb: np.ndarray,
+    imap: np.ndarray,
+    center: tuple[float, float],
+    crop_size: int,
+    margin: float,
+    *,
+    look: LookSpec | None = None,
+    scope: str = "frame",
+    seed: int = 0,
+    override: str = "auto",
+    batch: int = 32,
+) -> np.ndarray:
     """All four steps in this process (what the server does for one request)."""
     specs, crops = plan_and_crop(rgb, imap, center, crop_size, margin)
     refined = None
@@ -111,8 +145,16 @@ def refine_image(gen: nn.Module, rgb: np.ndarray, imap: np.ndarray, center: tupl
     return finish(rgb, imap, specs, refined, scope=scope, look=look, seed=seed, override=override).image
 
 
-def refine_dataset(gen: nn.Module, root: str | Path, out_dir: str | Path, crop_size: int, margin: float,
-                   max_images: int | None = None, look: LookSpec | None = None, override: str = "auto") -> list[str]:
+def refine_dataset(
+    gen: nn.Module,
+    root: str | Path,
+    out_dir: str | Path,
+    crop_size: int,
+    margin: float,
+    max_images: int | None = None,
+    look: LookSpec | None = None,
+    override: str = "auto",
+) -> list[str]:
     """Write ``out_dir/<id>.png`` for every complete image of a rendered dataset, as the server would (scope and
     seed from each annotation); returns the ids (existing files reused)."""
     from refine_server.training.dataset import read_instances, read_rgb
@@ -128,9 +170,18 @@ def refine_dataset(gen: nn.Module, root: str | Path, out_dir: str | Path, crop_s
             ann = json.loads(p.annotation.read_text())
             imap = read_instances(p.instances)
             pp = ann.get("camera", {}).get("principal_point") or (imap.shape[1] / 2.0, imap.shape[0] / 2.0)
-            img = refine_image(gen, read_rgb(p.image), imap, tuple(pp), crop_size, margin, look=look,
-                               scope=scope_of(ann.get("background")), seed=int(ann.get("seed", 0)),
-                               override=override)  # fmt: skip
+            img = refine_image(
+                gen,
+                read_rgb(p.image),
+                imap,
+                tuple(pp),
+                crop_size,
+                margin,
+                look=look,
+                scope=scope_of(ann.get("background")),
+                seed=int(ann.get("seed", 0)),
+                override=override,
+            )
             with atomic_path(dst) as tmp:
                 Image.fromarray(img).save(tmp, format="PNG")
         done.append(iid)

@@ -38,25 +38,49 @@ _FLAGS: list[tuple[str, type, str]] = [
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = subparsers.add_parser("serve", help="serve POST /v1/refine (FastAPI + uvicorn; docs at /docs)",
-                              description=__doc__, allow_abbrev=False)  # fmt: skip
-    model_help = ("checkpoint directory or model_card.json; 'default' = refine_server/models/default; "
-                  "'identity' = no-op model for plumbing tests (env REFINE_MODEL)")
+    p = subparsers.add_parser(
+        "serve",
+        help="serve POST /v1/refine (FastAPI + uvicorn; docs at /docs)",
+        description=__doc__,
+        allow_abbrev=False,
+    )
+    model_help = (
+        "checkpoint directory or model_card.json; 'default' = refine_server/models/default; "
+        "'identity' = no-op model for plumbing tests (env REFINE_MODEL)"
+    )
     p.add_argument("--model", default=None, help=model_help)
     p.add_argument("--device", default=None, help="auto | cpu | cuda | cuda:N (env REFINE_DEVICE)")
     p.add_argument("--host", default=None, help="interface (default 127.0.0.1, env REFINE_HOST)")
     p.add_argument("--port", type=int, default=None, help="TCP port (default 8000, env REFINE_PORT)")
-    p.add_argument("--token-file", type=Path, default=None,
-                   help="file holding the bearer token required on /v1/* (or env REFINE_TOKEN)")  # fmt: skip
-    p.add_argument("--allow-anonymous", action="store_true", default=None,
-                   help="serve /v1/* without a token on a non-loopback host (REFINE_ALLOW_ANONYMOUS=1)")
+    p.add_argument(
+        "--token-file",
+        type=Path,
+        default=None,
+        help="file holding the bearer token required on /v1/* (or env REFINE_TOKEN)",
+    )
+    p.add_argument(
+        "--allow-anonymous",
+        action="store_true",
+        default=None,
+        help="serve /v1/* without a token on a non-loopback host (REFINE_ALLOW_ANONYMOUS=1)",
+    )
     for name, kind, help_ in _FLAGS:
         p.add_argument(f"--{name}", type=kind, default=None, help=help_)
-    p.add_argument("--png-compress-level", type=int, default=None, choices=range(10), metavar="0-9",
-                   help="zlib level of the response PNG (lossless at every level)")  # fmt: skip
-    p.add_argument("--look", default=None, choices=["auto", "harmonize", "fitted", "both", "off"],
-                   help="camera look after reinsertion: auto = the model card's choice; harmonize / fitted / both "
-                        "= the look over real-photo backgrounds; off = none (env REFINE_LOOK)")  # fmt: skip
+    p.add_argument(
+        "--png-compress-level",
+        type=int,
+        default=None,
+        choices=range(10),
+        metavar="0-9",
+        help="zlib level of the response PNG (lossless at every level)",
+    )
+    p.add_argument(
+        "--look",
+        default=None,
+        choices=["auto", "harmonize", "fitted", "both", "off"],
+        help="camera look after reinsertion: auto = the model card's choice; harmonize / fitted / both "
+        "= the look over real-photo backgrounds; off = none (env REFINE_LOOK)",
+    )
     p.add_argument("--log-level", default="info")
     return p
 
@@ -98,8 +122,10 @@ def check_access(settings: Any) -> str | None:
     if settings.token_value:
         return None
     if not is_loopback(settings.host) and not settings.allow_anonymous:
-        return (f"refusing to serve /v1/* without a token on {settings.host}: set REFINE_TOKEN or --token-file, "
-                "or pass --allow-anonymous (REFINE_ALLOW_ANONYMOUS=1) to accept anonymous requests")  # fmt: skip
+        return (
+            f"refusing to serve /v1/* without a token on {settings.host}: set REFINE_TOKEN or --token-file, "
+            "or pass --allow-anonymous (REFINE_ALLOW_ANONYMOUS=1) to accept anonymous requests"
+        )
     log.warning("no token: /v1/* accepts anonymous requests on %s:%s", settings.host, settings.port)
     return None
 
@@ -108,8 +134,14 @@ def uvicorn_config(app: Any, settings: Any, **kwargs: Any) -> uvicorn.Config:
     """uvicorn's config for ``app``: host, port and the header timeout of ``settings``."""
     from .protocol import with_header_timeout
 
-    return uvicorn.Config(app, host=settings.host, port=settings.port, http=with_header_timeout(
-        settings.header_timeout_s), access_log=False, **kwargs)  # fmt: skip
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        http=with_header_timeout(settings.header_timeout_s),
+        access_log=False,
+        **kwargs,
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -102,17 +102,26 @@ class ServerState:
         self.batcher: Batcher | None = None
         self.budget = MemoryBudget(int(settings.memory_budget_mib * MIB))
         self.workers, self.torch_threads, self.io_threads = plan_threads(settings, self.device)
-        self.io_pool = ThreadPoolExecutor(self.io_threads, thread_name_prefix="refine-io",
-                                          initializer=_single_torch_thread)  # fmt: skip
+        self.io_pool = ThreadPoolExecutor(
+            self.io_threads, thread_name_prefix="refine-io", initializer=_single_torch_thread
+        )
         self.ready = False
         self.error: str | None = None
 
     def _make_batcher(self, model: torch.nn.Module) -> Batcher:
         s = self.settings
         alone = cpu_cores() if self.device.type == "cpu" and not s.torch_threads else 0
-        return Batcher(model, self.device, max_batch_crops=s.max_batch_crops, max_wait_ms=s.max_batch_wait_ms,
-                       max_queue=s.max_queue_requests, metrics=self.metrics, workers=self.workers,
-                       threads_per_worker=self.torch_threads, threads_alone=alone)  # fmt: skip
+        return Batcher(
+            model,
+            self.device,
+            max_batch_crops=s.max_batch_crops,
+            max_wait_ms=s.max_batch_wait_ms,
+            max_queue=s.max_queue_requests,
+            metrics=self.metrics,
+            workers=self.workers,
+            threads_per_worker=self.torch_threads,
+            threads_alone=alone,
+        )
 
     def start(self, preloaded: tuple[torch.nn.Module, ModelCard] | None) -> None:
         """Load (unless preloaded), start the workers, warm up. Runs in a thread."""
@@ -129,8 +138,14 @@ class ServerState:
                     f.result()
             self.ready = True
             self.metrics.ready = 1
-            log.info("model %s ready on %s (%d workers x %d torch threads, %d io threads)", card.model_id,
-                     self.device, self.workers, self.torch_threads, self.io_threads)  # fmt: skip
+            log.info(
+                "model %s ready on %s (%d workers x %d torch threads, %d io threads)",
+                card.model_id,
+                self.device,
+                self.workers,
+                self.torch_threads,
+                self.io_threads,
+            )
         except Exception as e:
             self.error = f"{type(e).__name__}: {e}"
             log.error("model load failed: %s", self.error)

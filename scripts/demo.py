@@ -35,11 +35,24 @@ def main(argv: list[str] | None = None) -> int:
         with local_server(["--model", args.model, "--device", "auto"], cwd=ROOT, env=env) as url:
             print(f"==> rendering {args.count} scenes into {args.out} and refining them through {url}", flush=True)
             cmd = [
-                sys.executable, str(ROOT / "blender_addon" / "render_batch.py"), "--",
-                "--config", args.config, "--count", str(args.count), "--seed", str(args.seed),
-                "--out", str(args.out), "--resolution", str(args.resolution), "--samples", str(args.samples),
-                "--refine-url", url,
-            ]  # fmt: skip
+                sys.executable,
+                str(ROOT / "blender_addon" / "render_batch.py"),
+                "--",
+                "--config",
+                args.config,
+                "--count",
+                str(args.count),
+                "--seed",
+                str(args.seed),
+                "--out",
+                str(args.out),
+                "--resolution",
+                str(args.resolution),
+                "--samples",
+                str(args.samples),
+                "--refine-url",
+                url,
+            ]
             rc = subprocess.call(cmd, cwd=ROOT, env=env)
     except ServerUnavailable as exc:
         raise SystemExit(f"error: the refinement server did not start: {exc}") from None

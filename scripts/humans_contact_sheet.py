@@ -82,8 +82,9 @@ def main(argv: list[str] | None = None) -> int:
         x, y = (i % 4) * 20.0, (i // 4) * 20.0  # far apart: one person per tile
         sitting = i % 4 == 3
         seat = float(rng.uniform(0.42, 0.5)) if sitting else None
-        params = PersonParams("sitting" if sitting else "standing", (x, y), float(rng.uniform(0, 360)), seat, i + 1,
-                              a.seed * 1000 + i)
+        params = PersonParams(
+            "sitting" if sitting else "standing", (x, y), float(rng.uniform(0, 360)), seat, i + 1, a.seed * 1000 + i
+        )
         h = make_person(params, frame=1)
         stool = None
         if sitting:
@@ -108,8 +109,11 @@ def main(argv: list[str] | None = None) -> int:
         app = h.sampled["appearance"]
         worn = [f"{g['family']} {g['type']}" for g in app["outfit"].values() if g]
         carried = [c["kind"] for c in app["accessories"]]
-        print(f"tile {i}: {params.posture} {h.sampled['pose'].get('clip', '')} hair={app['hair']['style']}"
-              f" height={h.sampled['height_m']:.2f} m wears {', '.join(worn)} carries {carried}", flush=True)
+        print(
+            f"tile {i}: {params.posture} {h.sampled['pose'].get('clip', '')} hair={app['hair']['style']}"
+            f" height={h.sampled['height_m']:.2f} m wears {', '.join(worn)} carries {carried}",
+            flush=True,
+        )
     rows = [np.concatenate(tiles[r * 4 : r * 4 + 4], axis=1) for r in range(4)]
     sheet = np.concatenate(rows[::-1], axis=0)  # Blender pixels are bottom-up
     out = bpy.data.images.new("sheet", sheet.shape[1], sheet.shape[0], alpha=True)

@@ -56,8 +56,11 @@ def main(argv: list[str] | None = None) -> int:
         pair = [im.crop(box) for im in (real, render)]
         scale = a.row_height / pair[0].size[1]
         pair = [im.resize((max(1, int(im.size[0] * scale)), a.row_height)) for im in pair]
-        rows.append(np.concatenate([np.asarray(pair[0]), np.full((a.row_height, 6, 3), 255, np.uint8),
-                                    np.asarray(pair[1])], axis=1))
+        rows.append(
+            np.concatenate(
+                [np.asarray(pair[0]), np.full((a.row_height, 6, 3), 255, np.uint8), np.asarray(pair[1])], axis=1
+            )
+        )
     width = max(r.shape[1] for r in rows)
     sheet = np.concatenate([np.pad(r, ((0, 6), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows])
     with atomic_path(a.out) as tmp:

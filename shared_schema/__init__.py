@@ -16,15 +16,26 @@ from typing import Any
 __version__ = "0.1.0"
 
 _HOMES = {
-    "COCO_KEYPOINTS": "annotation", "COCO_SKELETON": "annotation", "Keypoint": "annotation", "Obstacle": "annotation",
-    "Person": "annotation", "PoseSource": "annotation", "SceneAnnotation": "annotation",
-    "ErrorBody": "api", "ErrorCode": "api", "ErrorDetail": "api", "RefineOptions": "api", "RefineResponse": "api",
+    "COCO_KEYPOINTS": "annotation",
+    "COCO_SKELETON": "annotation",
+    "Keypoint": "annotation",
+    "Obstacle": "annotation",
+    "Person": "annotation",
+    "PoseSource": "annotation",
+    "SceneAnnotation": "annotation",
+    "ErrorBody": "api",
+    "ErrorCode": "api",
+    "ErrorDetail": "api",
+    "RefineOptions": "api",
+    "RefineResponse": "api",
     "Timings": "api",
-    "CameraModel": "camera", "polynomial_from_opencv_fisheye": "camera",
-    "SceneConfig": "config", "example_config": "config",
+    "CameraModel": "camera",
+    "polynomial_from_opencv_fisheye": "camera",
+    "SceneConfig": "config",
+    "example_config": "config",
     "rng_for": "distributions",
     "SCHEMA_VERSION": "versioning",
-}  # fmt: skip
+}
 
 __all__ = sorted([*_HOMES, "__version__"])
 

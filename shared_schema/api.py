@@ -38,14 +38,28 @@ class ErrorCode(StrEnum):
 
 #: The HTTP status of each error code.
 HTTP_STATUS: dict[ErrorCode, int] = {
-    ErrorCode.PAYLOAD_TOO_LARGE: 413, ErrorCode.INVALID_IMAGE: 400, ErrorCode.DECOMPRESSION_BOMB: 400,
-    ErrorCode.UNSUPPORTED_IMAGE: 422, ErrorCode.MISSING_FIELD: 422, ErrorCode.INVALID_ANNOTATIONS: 422,
-    ErrorCode.SIZE_MISMATCH: 422, ErrorCode.UNKNOWN_INSTANCE: 422, ErrorCode.PERSON_NOT_IN_MASK: 422,
-    ErrorCode.TOO_MANY_PERSONS: 422, ErrorCode.TOO_MANY_PIXELS: 422, ErrorCode.REQUEST_TOO_COSTLY: 422,
-    ErrorCode.UNAUTHORIZED: 401, ErrorCode.REQUEST_TIMEOUT: 408, ErrorCode.OVER_CAPACITY: 429,
-    ErrorCode.QUEUE_FULL: 503, ErrorCode.NOT_READY: 503, ErrorCode.NOT_ACCEPTABLE: 406, ErrorCode.NOT_FOUND: 404,
-    ErrorCode.METHOD_NOT_ALLOWED: 405, ErrorCode.INTERNAL: 500,
-}  # fmt: skip
+    ErrorCode.PAYLOAD_TOO_LARGE: 413,
+    ErrorCode.INVALID_IMAGE: 400,
+    ErrorCode.DECOMPRESSION_BOMB: 400,
+    ErrorCode.UNSUPPORTED_IMAGE: 422,
+    ErrorCode.MISSING_FIELD: 422,
+    ErrorCode.INVALID_ANNOTATIONS: 422,
+    ErrorCode.SIZE_MISMATCH: 422,
+    ErrorCode.UNKNOWN_INSTANCE: 422,
+    ErrorCode.PERSON_NOT_IN_MASK: 422,
+    ErrorCode.TOO_MANY_PERSONS: 422,
+    ErrorCode.TOO_MANY_PIXELS: 422,
+    ErrorCode.REQUEST_TOO_COSTLY: 422,
+    ErrorCode.UNAUTHORIZED: 401,
+    ErrorCode.REQUEST_TIMEOUT: 408,
+    ErrorCode.OVER_CAPACITY: 429,
+    ErrorCode.QUEUE_FULL: 503,
+    ErrorCode.NOT_READY: 503,
+    ErrorCode.NOT_ACCEPTABLE: 406,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.METHOD_NOT_ALLOWED: 405,
+    ErrorCode.INTERNAL: 500,
+}
 
 
 class ErrorDetail(BaseModel):
@@ -99,8 +113,10 @@ class RefineResponse(BaseModel):
     annotations_sha256: str
     timings: Timings
     scope: Literal["person", "frame"] = Field(
-        "frame", description="where the camera look applied: 'person' = person pixels only (real photo background, "
-        "every background pixel bit-identical), 'frame' = every pixel (rendered background)")
+        "frame",
+        description="where the camera look applied: 'person' = person pixels only (real photo background, "
+        "every background pixel bit-identical), 'frame' = every pixel (rendered background)",
+    )
     look: str = Field("off", description="the look applied: harmonize | fitted | both | off")
 
 

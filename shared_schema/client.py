@@ -46,8 +46,9 @@ RETRY_STATUSES = frozenset({429, 503})
 class RefineError(Exception):
     """Base of every client error."""
 
-    def __init__(self, message: str, *, status: int | None = None, code: str | None = None,
-                 field: str | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, message: str, *, status: int | None = None, code: str | None = None, field: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message, self.status, self.code, self.field = message, status, code, field
 
@@ -117,17 +118,32 @@ def parse_refine_response(content: bytes, annotations_json: bytes, status: int) 
     ann = body.annotations.encode("utf-8")
     if ann != annotations_json or body.annotations_sha256 != hashlib.sha256(annotations_json).hexdigest():
         raise RefineError("server returned different annotations than sent", status=status)
-    return RefineResult(image_png=png, annotations=ann, model_id=body.model_id, timings=body.timings.model_dump(),
-                        persons_refined=list(body.persons_refined), image_id=body.image_id, scope=body.scope,
-                        look=body.look)  # fmt: skip
+    return RefineResult(
+        image_png=png,
+        annotations=ann,
+        model_id=body.model_id,
+        timings=body.timings.model_dump(),
+        persons_refined=list(body.persons_refined),
+        image_id=body.image_id,
+        scope=body.scope,
+        look=body.look,
+    )
 
 
 class RefineClient:
     """``timeout``: seconds to wait for an answer; ``connect_timeout`` (default: ``timeout``): seconds to wait for
     the connection, so a host that drops packets fails fast. Both are per attempt."""
 
-    def __init__(self, base_url: str, token: str | None = None, timeout: float = 60, retries: int = 4,
-                 backoff: float = 0.5, session: Any = None, connect_timeout: float | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        timeout: float = 60,
+        retries: int = 4,
+        backoff: float = 0.5,
+        session: Any = None,
+        connect_timeout: float | None = None,
+    ) -> None:
         self._rq = _requests()
         self.base_url = base_url.rstrip("/")
         self._token = token
@@ -168,8 +184,9 @@ class RefineClient:
                 last, status = f"{resp.status_code} {code}: {msg}", resp.status_code
             if attempt < self.retries:
                 self._sleep(attempt, resp)
-        raise ServerUnavailable(f"refinement server unavailable after {self.retries + 1} attempts: {last}",
-                                status=status)  # fmt: skip
+        raise ServerUnavailable(
+            f"refinement server unavailable after {self.retries + 1} attempts: {last}", status=status
+        )
 
     @staticmethod
     def _raise_for(resp: Any) -> None:
@@ -183,8 +200,9 @@ class RefineClient:
             raise RequestRejected(text, status=resp.status_code, code=code, field=fld)
         raise RefineError(text, status=resp.status_code, code=code, field=fld)
 
-    def refine(self, image_png: bytes, instances_png: bytes, annotations_json: bytes,
-               persons: list[int] | None = None) -> RefineResult:  # fmt: skip
+    def refine(
+        self, image_png: bytes, instances_png: bytes, annotations_json: bytes, persons: list[int] | None = None
+    ) -> RefineResult:
         """Refine one image; returns the refined PNG and the annotations (checked byte-identical)."""
         files: dict[str, Any] = {
             "image": ("image.png", image_png, "image/png"),
@@ -221,8 +239,7 @@ class RefineClient:
         """GET /v1/models: the loaded model's card summary (:class:`~shared_schema.api.ModelCardSummary`)."""
         return self._get("/v1/models", ModelCardSummary)
 
-    def wait_ready(self, timeout: float = 60.0, interval: float = 0.2,
-                   alive: Callable[[], bool] | None = None) -> None:  # fmt: skip
+    def wait_ready(self, timeout: float = 60.0, interval: float = 0.2, alive: Callable[[], bool] | None = None) -> None:
         """Poll /readyz until it answers 200. ``alive`` (e.g. ``lambda: proc.poll() is None``) stops the wait early
         with :class:`ServerUnavailable` when the server process has died."""
         end = time.monotonic() + timeout

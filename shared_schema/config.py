@@ -61,9 +61,12 @@ class PeopleConfig(_Strict):
     sitting: IntRange = IntRange(low=1, high=5)
     max_placement_attempts: int = Field(200, ge=1, le=100_000, description="rejection-sampling tries per person")
     min_visible_fraction: float = Field(
-        0.0, ge=0.0, le=1.0, description="people the camera sees less than this share of (behind furniture or "
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="people the camera sees less than this share of (behind furniture or "
         "others) are removed from the scene before rendering; 0 keeps everyone",
-    )  # fmt: skip
+    )
 
     @model_validator(mode="after")
     def _bounded(self) -> PeopleConfig:
@@ -150,18 +153,24 @@ class AppearanceConfig(_Strict):
     )
     tops: dict[str, float] = Field(default_factory=lambda: _appearance_default("tops"))
     rolled_sleeves: float = Field(
-        default_factory=lambda: _appearance_default("rolled_sleeves"), ge=0.0, le=1.0,
+        default_factory=lambda: _appearance_default("rolled_sleeves"),
+        ge=0.0,
+        le=1.0,
         description="share of shirts with elbow-length sleeves",
     )
     outerwear: dict[str, float] = Field(default_factory=lambda: _appearance_default("outerwear"))
     leather_jacket: float = Field(
-        default_factory=lambda: _appearance_default("leather_jacket"), ge=0.0, le=1.0,
+        default_factory=lambda: _appearance_default("leather_jacket"),
+        ge=0.0,
+        le=1.0,
         description="share of jackets in leather",
     )
     legwear_female: dict[str, float] = Field(default_factory=lambda: _appearance_default("legwear_female"))
     legwear_male: dict[str, float] = Field(default_factory=lambda: _appearance_default("legwear_male"))
     dress_female: float = Field(
-        default_factory=lambda: _appearance_default("dress_female"), ge=0.0, le=1.0,
+        default_factory=lambda: _appearance_default("dress_female"),
+        ge=0.0,
+        le=1.0,
         description="share of female-presenting people in a dress",
     )
     patterns: dict[str, float] = Field(default_factory=lambda: _appearance_default("patterns"))
@@ -287,9 +296,10 @@ class BackgroundConfig(_Strict):
     mode: Literal["procedural", "photo"] = "procedural"
     photo: str | None = Field(None, description="fisheye photo of the empty room by the same camera (photo mode)")
     photos: str | list[str] | None = Field(
-        None, description="photo mode: a folder of photos or a list, image i uses photo i mod N (sorted by name); "
+        None,
+        description="photo mode: a folder of photos or a list, image i uses photo i mod N (sorted by name); "
         "each may have <photo>.json (a PhotoLayout) beside it",
-    )  # fmt: skip
+    )
     floor_colors: list[tuple[float, float, float]] = Field(
         default_factory=lambda: [(0.55, 0.5, 0.45), (0.35, 0.35, 0.38), (0.7, 0.68, 0.62), (0.25, 0.2, 0.17)]
     )

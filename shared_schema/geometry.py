@@ -47,9 +47,13 @@ def rotated_box_corners(box: RotatedBox) -> np.ndarray:
     right = np.array([math.cos(a), math.sin(a)])  # rotated image-right
     c = np.array([cx, cy])
     return np.stack(
-        [c - right * w / 2 + up * h / 2, c + right * w / 2 + up * h / 2, c + right * w / 2 - up * h / 2,
-         c - right * w / 2 - up * h / 2]
-    )  # fmt: skip
+        [
+            c - right * w / 2 + up * h / 2,
+            c + right * w / 2 + up * h / 2,
+            c + right * w / 2 - up * h / 2,
+            c - right * w / 2 - up * h / 2,
+        ]
+    )
 
 
 def rotated_box_from_points(points: np.ndarray, center: tuple[float, float]) -> RotatedBox:

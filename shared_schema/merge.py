@@ -178,8 +178,9 @@ def _collect_sources(shard_dirs: list[Path], report: MergeReport) -> dict[str, t
     return sources
 
 
-def _plan_copies(sources: dict[str, tuple[Path, dict[str, Path]]], out: Path,
-                 report: MergeReport) -> list[tuple[str, dict[str, Path]]]:  # fmt: skip
+def _plan_copies(
+    sources: dict[str, tuple[Path, dict[str, Path]]], out: Path, report: MergeReport
+) -> list[tuple[str, dict[str, Path]]]:
     """The (id, files) not yet in ``out``; ids already merged into ``out`` earlier must agree."""
     to_copy: list[tuple[str, dict[str, Path]]] = []
     for image_id, (s, files) in sorted(sources.items()):

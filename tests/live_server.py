@@ -36,8 +36,24 @@ def identity_server(log: Path, *, token: str | None = None) -> Iterator[str]:
     env = dict(os.environ, OMP_NUM_THREADS="1")
     if token:
         env["REFINE_TOKEN"] = token
-    cmd = [sys.executable, "-m", "refine_server", "serve", "--model", "identity", "--device", "cpu",
-           "--host", "127.0.0.1", "--port", str(port), "--torch-threads", "1", "--log-level", "warning"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "refine_server",
+        "serve",
+        "--model",
+        "identity",
+        "--device",
+        "cpu",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--torch-threads",
+        "1",
+        "--log-level",
+        "warning",
+    ]
     with log.open("w") as fh:
         proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, cwd=str(REPO), env=env)
     url = f"http://127.0.0.1:{port}"

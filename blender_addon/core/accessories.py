@@ -94,4 +94,3 @@ def accessory_mesh(item: dict, sk: Skeleton, body: np.ndarray) -> dict:
         else:
             v, f = cylinder(grip + np.array([0, -0.03, 0]), 0.04, 0.12)
     return {"name": kind, "verts": v, "faces": f, "material": f"acc_{kind}", "bone": bone}
-

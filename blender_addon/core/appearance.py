@@ -38,8 +38,14 @@ def fitzpatrick_type(melanin: float) -> str:
 def _hair_colour(settings: dict, rng: np.random.Generator, melanin: float, age_years: float) -> str:
     """Base weights from the settings, shifted darker with darker skin; grey from 40 years on."""
     dark = min(1.0, max(0.0, (melanin - 0.2) / 0.8))
-    shift = {"black": 1 + 2.0 * dark, "dark_brown": 1 + 0.8 * dark, "brown": 1.0, "light_brown": 1 - 0.9 * dark,
-             "blonde": 1 - 0.95 * dark, "red": 1 - 0.95 * dark}
+    shift = {
+        "black": 1 + 2.0 * dark,
+        "dark_brown": 1 + 0.8 * dark,
+        "brown": 1.0,
+        "light_brown": 1 - 0.9 * dark,
+        "blonde": 1 - 0.95 * dark,
+        "red": 1 - 0.95 * dark,
+    }
     names = [n for n in HAIR_COLOURS if n != "grey"]
     p = np.array([float(settings["hair_colours"].get(n, 0.0)) * shift[n] for n in names])
     if p.sum() <= 0:
@@ -63,16 +69,32 @@ def sample_appearance(ranges, rng: np.random.Generator, phenotype) -> dict:
     styles = sorted(ranges.hair_styles)
     w = np.array([ranges.hair_styles[s] for s in styles], dtype=np.float64)
     female = phenotype.gender < 0.5
-    w = w * np.array([{"long": 2.2 if female else 0.35, "tied": 2.0 if female else 0.3, "bald": 0.15 if female else 1.6}
-                      .get(s, 1.0) for s in styles])
+    w = w * np.array(
+        [
+            {"long": 2.2 if female else 0.35, "tied": 2.0 if female else 0.3, "bald": 0.15 if female else 1.6}.get(
+                s, 1.0
+            )
+            for s in styles
+        ]
+    )
     style = styles[int(rng.choice(len(styles), p=w / w.sum()))]
     colour = _hair_colour(settings, rng, float(skin["melanin"]), phenotype.age_years)
     jitter = float(rng.uniform(0.8, 1.25))
-    hair = {"style": style, "colour": colour, "color": [c * jitter for c in HAIR_COLOURS[colour]],
-            "roughness": float(rng.uniform(0.35, 0.6))}
+    hair = {
+        "style": style,
+        "colour": colour,
+        "color": [c * jitter for c in HAIR_COLOURS[colour]],
+        "roughness": float(rng.uniform(0.35, 0.6)),
+    }
     hat = sample_colour(families(settings["palettes"]["outerwear"]), rng)
-    headwear = {"type": "headwear", "color": hat["color"], "family": hat["family"], "fabric": "weave",
-                "pattern": "plain", "roughness": float(rng.uniform(0.6, 0.95))}
+    headwear = {
+        "type": "headwear",
+        "color": hat["color"],
+        "family": hat["family"],
+        "fabric": "weave",
+        "pattern": "plain",
+        "roughness": float(rng.uniform(0.6, 0.95)),
+    }
     return {"skin": skin, "hair": hair, "headwear": headwear}
 
 
@@ -92,8 +114,9 @@ def scalp_mask(c: np.ndarray, names: np.ndarray, face: dict, style: str) -> np.n
     eye_z = hp[2] - 0.02
     front = c[:, 1] < hp[1] - 0.02
     ear_gap = (np.abs(c[:, 0]) > 0.05) & (np.abs(c[:, 1] - face["left_ear"][1]) < 0.025)
-    line = np.where(front, eye_z + 0.045, np.where(ear_gap, eye_z + 0.02, eye_z - (0.07 if style in ("long", "tied")
-                                                                                    else 0.035)))
+    line = np.where(
+        front, eye_z + 0.045, np.where(ear_gap, eye_z + 0.02, eye_z - (0.07 if style in ("long", "tied") else 0.035))
+    )
     return head & (c[:, 2] > line)
 
 

@@ -65,5 +65,10 @@ def choose_photo(background: BackgroundConfig, index: int) -> PhotoChoice | None
     cycle = [background.photo] if background.photo else list_photos(background.photos)  # type: ignore[arg-type]
     k = int(index) % len(cycle)
     lf = layout_file(cycle[k])
-    return PhotoChoice(path=str(cycle[k]), index=k, count=len(cycle), layout_path=str(lf) if lf else None,
-                       layout=load_layout(lf) if lf else None)  # fmt: skip
+    return PhotoChoice(
+        path=str(cycle[k]),
+        index=k,
+        count=len(cycle),
+        layout_path=str(lf) if lf else None,
+        layout=load_layout(lf) if lf else None,
+    )

@@ -78,8 +78,9 @@ def parse_bvh_text(text: str) -> BVH:
             n_frames = int(tokens[i + 2])
             frame_time = float(tokens[i + 5])
             data = np.array(tokens[i + 6 : i + 6 + n_frames * n_ch], dtype=np.float64).reshape(n_frames, n_ch)
-            return BVH(tuple(names), tuple(parents), np.array(offsets), tuple(channels), tuple(starts), data,
-                       frame_time)
+            return BVH(
+                tuple(names), tuple(parents), np.array(offsets), tuple(channels), tuple(starts), data, frame_time
+            )
         else:
             i += 1
     raise ValueError("BVH: no MOTION section")

@@ -55,8 +55,9 @@ def check_frames(frames: list[np.ndarray]) -> tuple[int, int, int]:
         if f.shape != shape:
             raise ValueError(f"frame {i} is {f.shape[1]}x{f.shape[0]}, the first is {shape[1]}x{shape[0]}")
     if len(frames) * frames[0].nbytes > MAX_STACK_BYTES:
-        raise ValueError(f"{len(frames)} frames of {shape[1]}x{shape[0]} exceed {MAX_STACK_BYTES >> 20} MiB; "
-                         "use fewer frames")  # fmt: skip
+        raise ValueError(
+            f"{len(frames)} frames of {shape[1]}x{shape[0]} exceed {MAX_STACK_BYTES >> 20} MiB; use fewer frames"
+        )
     return shape  # type: ignore[return-value]
 
 

@@ -84,13 +84,20 @@ def body_frame(coords: np.ndarray, quads: np.ndarray, weights: np.ndarray, sk: S
     hips = sk.heads[sk.index("Hips")]
     legs = (sk.heads[sk.index("LeftUpLeg")] + sk.heads[sk.index("RightUpLeg")]) / 2
     return BodyFrame(
-        coords=c, quads=quads, normals=vertex_normals(c, quads), weights=weights,
+        coords=c,
+        quads=quads,
+        normals=vertex_normals(c, quads),
+        weights=weights,
         bone=np.array(sk.names)[np.argmax(weights, axis=1)],
         arm_t=_chain_t(c, sk, ("LeftArm", "LeftHand"), ("RightArm", "RightHand")),
         leg_t=_chain_t(c, sk, ("LeftUpLeg", "LeftFoot"), ("RightUpLeg", "RightFoot")),
-        waist_z=float(hips[2] + 0.10), hips_z=float(hips[2]), knee_z=float(sk.heads[sk.index("LeftLeg"), 2]),
-        ankle_z=float(sk.heads[sk.index("LeftFoot"), 2]), hips_index=sk.index("Hips"), centre_xy=legs[:2].copy(),
-    )  # fmt: skip
+        waist_z=float(hips[2] + 0.10),
+        hips_z=float(hips[2]),
+        knee_z=float(sk.heads[sk.index("LeftLeg"), 2]),
+        ankle_z=float(sk.heads[sk.index("LeftFoot"), 2]),
+        hips_index=sk.index("Hips"),
+        centre_xy=legs[:2].copy(),
+    )
 
 
 # --- regions ---------------------------------------------------------------------------------------------------
@@ -132,8 +139,9 @@ def _edges(quads: np.ndarray) -> np.ndarray:
     return e[first]
 
 
-def _smooth_offset(base: np.ndarray, normals: np.ndarray, quads: np.ndarray, thickness: float,
-                   iterations: int = 3) -> np.ndarray:
+def _smooth_offset(
+    base: np.ndarray, normals: np.ndarray, quads: np.ndarray, thickness: float, iterations: int = 3
+) -> np.ndarray:
     """``base + thickness * normals`` Laplacian-smoothed, then pushed out to at least ``thickness``."""
     p = base + thickness * normals
     e = _edges(quads)
@@ -247,14 +255,17 @@ def _shell_garment(name: str, f: BodyFrame, vmask: np.ndarray, thickness: float,
 def _join(name: str, parts: list[GarmentMesh]) -> GarmentMesh:
     offsets = np.cumsum([0] + [len(p.verts) for p in parts[:-1]])
     return GarmentMesh(
-        name, np.concatenate([p.verts for p in parts]),
+        name,
+        np.concatenate([p.verts for p in parts]),
         np.concatenate([p.faces + o for p, o in zip(parts, offsets, strict=True)]),
-        np.concatenate([p.weights for p in parts]), np.logical_or.reduce([p.covered_faces for p in parts]),
-    )  # fmt: skip
+        np.concatenate([p.weights for p in parts]),
+        np.logical_or.reduce([p.covered_faces for p in parts]),
+    )
 
 
-def _with_skirt(name: str, f: BodyFrame, upper: GarmentMesh | None, g: dict, z_top: float,
-                pelvis_share: float) -> GarmentMesh:
+def _with_skirt(
+    name: str, f: BodyFrame, upper: GarmentMesh | None, g: dict, z_top: float, pelvis_share: float
+) -> GarmentMesh:
     z_hem = max(f.knee_z + float(g["hem_from_knee"]), f.ankle_z + 0.08)
     v, q, w, cov = flared_part(f, z_top, z_hem, float(g["flare"]), float(g["thickness"]) + 0.004, pelvis_share)
     skirt = GarmentMesh(name, v, q, quantized(w), cov)

@@ -80,8 +80,12 @@ def estimate_photo_light(photo_linear: np.ndarray, valid: np.ndarray | None = No
     keep &= (lum >= lo) & (lum <= hi)
     mean = rgb[keep].mean(axis=0) if keep.sum() >= 16 else rgb[lum > 0].mean(axis=0)
     color = tuple(float(c) for c in mean / mean.max())
-    return PhotoLight(color_temperature_k=round(rgb_to_kelvin(mean), 1), color=color,  # type: ignore[arg-type]
-                      luminance=float(np.median(lum[keep])), pixels=int(keep.sum()))  # fmt: skip
+    return PhotoLight(
+        color_temperature_k=round(rgb_to_kelvin(mean), 1),
+        color=color,  # type: ignore[arg-type]
+        luminance=float(np.median(lum[keep])),
+        pixels=int(keep.sum()),
+    )
 
 
 def white_balance_gains(kelvin: float, strength: float = 1.0) -> tuple[float, float, float]:
@@ -96,8 +100,12 @@ def white_balance_gains(kelvin: float, strength: float = 1.0) -> tuple[float, fl
     return (float(gains[0]), float(gains[1]), float(gains[2]))
 
 
-def auto_exposure_ev(rgb_linear: np.ndarray, target: float = 0.18, valid: np.ndarray | None = None,
-                     limits: tuple[float, float] = (-8.0, 8.0)) -> float:  # fmt: skip
+def auto_exposure_ev(
+    rgb_linear: np.ndarray,
+    target: float = 0.18,
+    valid: np.ndarray | None = None,
+    limits: tuple[float, float] = (-8.0, 8.0),
+) -> float:
     """Exposure (stops) that brings the frame's mean luminance (over ``valid`` pixels) to ``target``."""
     lum = luminance(rgb_linear)
     sel = lum[valid] if valid is not None else lum.ravel()
@@ -107,8 +115,12 @@ def auto_exposure_ev(rgb_linear: np.ndarray, target: float = 0.18, valid: np.nda
     return float(np.clip(math.log2(target / mean), *limits))
 
 
-def photo_exposure_ev(photo_luminance: float, floor_irradiance: float, floor_albedo: float = 0.35,
-                      limits: tuple[float, float] = (-12.0, 6.0)) -> float:  # fmt: skip
+def photo_exposure_ev(
+    photo_luminance: float,
+    floor_irradiance: float,
+    floor_albedo: float = 0.35,
+    limits: tuple[float, float] = (-12.0, 6.0),
+) -> float:
     """Exposure (stops) that renders a diffuse floor of ``floor_albedo`` under ``floor_irradiance`` (W/m²) as
     bright as the photo's median pixel, so rendered people are exposed like the photo."""
     radiance = floor_albedo * floor_irradiance / math.pi
@@ -117,8 +129,9 @@ def photo_exposure_ev(photo_luminance: float, floor_irradiance: float, floor_alb
     return float(np.clip(math.log2(photo_luminance / radiance), *limits))
 
 
-def panel_grid(floor, spacing: float, offset: tuple[float, float] = (0.5, 0.5),
-               margin: float = 0.3) -> list[tuple[float, float]]:  # fmt: skip
+def panel_grid(
+    floor, spacing: float, offset: tuple[float, float] = (0.5, 0.5), margin: float = 0.3
+) -> list[tuple[float, float]]:
     """Centres of ceiling panels on a square grid of ``spacing`` metres over the floor polygon (``offset`` in
     grid cells shifts the grid), keeping ``margin`` from the floor's bounding box; at least one panel."""
     if spacing <= 0:

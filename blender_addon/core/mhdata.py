@@ -159,5 +159,6 @@ def skin_weights() -> tuple[tuple[str, ...], np.ndarray]:
 def tpose_rotations() -> dict[str, tuple[float, float, float]]:
     """MPFB's ``poses/cmu_mb_fk/t-pose.json``: local XYZ Euler rotations (radians) per pose bone."""
     data = json.loads((MPFB_DIR / "t-pose.cmu_mb.json").read_text(encoding="utf-8"))
-    return {k: cast("tuple[float, float, float]", tuple(float(x) for x in v))
-            for k, v in data["bone_rotations"].items()}
+    return {
+        k: cast("tuple[float, float, float]", tuple(float(x) for x in v)) for k, v in data["bone_rotations"].items()
+    }

@@ -71,8 +71,9 @@ def srgb_to_linear(c: float) -> float:
     return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
 
 
-def sample_colour(fams: tuple[Family, ...], rng: np.random.Generator, any_hue_saturation=None,
-                  any_hue_value=None) -> dict:
+def sample_colour(
+    fams: tuple[Family, ...], rng: np.random.Generator, any_hue_saturation=None, any_hue_value=None
+) -> dict:
     """A garment colour: ``{"family", "hsv" (display), "color" (linear RGB)}``. Fixed draw order.
 
     ``any_hue_saturation`` / ``any_hue_value`` (distributions with ``.sample(rng)``) replace the saturation and
@@ -96,5 +97,8 @@ def sample_colour(fams: tuple[Family, ...], rng: np.random.Generator, any_hue_sa
         val = fam.value + u[2] * fam.value_jitter
     sat, val = float(np.clip(sat, 0.0, 1.0)), float(np.clip(val, 0.02, 1.0))
     rgb = colorsys.hsv_to_rgb(hue, sat, val)
-    return {"family": fam.name, "hsv": [round(hue, 6), round(sat, 6), round(val, 6)],
-            "color": [srgb_to_linear(c) for c in rgb]}
+    return {
+        "family": fam.name,
+        "hsv": [round(hue, 6), round(sat, 6), round(val, 6)],
+        "color": [srgb_to_linear(c) for c in rgb],
+    }

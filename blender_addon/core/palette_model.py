@@ -17,12 +17,22 @@ import numpy as np
 TOP_BAND = (0.22, 0.55)
 BOTTOM_BAND = (0.58, 0.9)
 ACROSS = 0.6
-HUE_NAMES = ((0.04, "red"), (0.11, "orange"), (0.18, "yellow"), (0.45, "green"), (0.54, "cyan"), (0.71, "blue"),
-             (0.83, "purple"), (0.95, "pink"), (1.01, "red"))
+HUE_NAMES = (
+    (0.04, "red"),
+    (0.11, "orange"),
+    (0.18, "yellow"),
+    (0.45, "green"),
+    (0.54, "cyan"),
+    (0.71, "blue"),
+    (0.83, "purple"),
+    (0.95, "pink"),
+    (1.01, "red"),
+)
 
 
-def band_points(box, band: tuple[float, float], image_center: np.ndarray, n: int,
-                rng: np.random.Generator) -> np.ndarray:
+def band_points(
+    box, band: tuple[float, float], image_center: np.ndarray, n: int, rng: np.random.Generator
+) -> np.ndarray:
     """``n`` random pixel positions (x, y) inside ``band`` (fractions of the long axis from the head end)."""
     cx, cy, w, h, a = (float(v) for v in box)
     r = math.radians(a)
@@ -87,11 +97,16 @@ def fit_families(pixels: np.ndarray, k: int, rng: np.random.Generator) -> list[d
         dh = (hsv[:, 0] - h + 0.5) % 1.0 - 0.5  # circular hue differences
         name = colour_name((h, s, v))
         used[name] = used.get(name, 0) + 1
-        out.append({
-            "name": name if used[name] == 1 else f"{name}_{used[name]}", "weight": round(len(member) / len(pixels), 4),
-            "hue": round(h, 4), "saturation": round(s, 4), "value": round(v, 4),
-            "hue_jitter": round(float(min(0.5, np.std(dh))), 4),
-            "saturation_jitter": round(float(min(1.0, np.std(hsv[:, 1]))), 4),
-            "value_jitter": round(float(min(1.0, np.std(hsv[:, 2]))), 4),
-        })  # fmt: skip
+        out.append(
+            {
+                "name": name if used[name] == 1 else f"{name}_{used[name]}",
+                "weight": round(len(member) / len(pixels), 4),
+                "hue": round(h, 4),
+                "saturation": round(s, 4),
+                "value": round(v, 4),
+                "hue_jitter": round(float(min(0.5, np.std(dh))), 4),
+                "saturation_jitter": round(float(min(1.0, np.std(hsv[:, 1]))), 4),
+                "value_jitter": round(float(min(1.0, np.std(hsv[:, 2]))), 4),
+            }
+        )
     return out

@@ -90,8 +90,16 @@ class BodyModel:
         return np.concatenate([self.posed[k], *self.posed_extras[k], *self.posed_garments[k]])
 
 
-def build_body(posture: str, position, yaw_deg: float, seat_height: float | None = None, seed: int = 0,
-               ranges=None, clip: str | None = None, clip_frame: int | None = None) -> BodyModel:
+def build_body(
+    posture: str,
+    position,
+    yaw_deg: float,
+    seat_height: float | None = None,
+    seed: int = 0,
+    ranges=None,
+    clip: str | None = None,
+    clip_frame: int | None = None,
+) -> BodyModel:
     ranges = ranges if ranges is not None else default_ranges()
     ph = sample_phenotype(ranges, rng_for(seed, "phenotype"))
     coords = shaped_coords(ph)
@@ -133,11 +141,34 @@ def build_body(posture: str, position, yaw_deg: float, seat_height: float | None
         "phenotype": ph.to_dict(),
         "height_m": round(height, 4),
         "appearance": app,
-        "pose": {**pose.info, "posture": posture, "yaw_deg": float(yaw_deg),
-                 "position": [float(position[0]), float(position[1])]},
+        "pose": {
+            **pose.info,
+            "posture": posture,
+            "yaw_deg": float(yaw_deg),
+            "position": [float(position[0]), float(position[1])],
+        },
     }
-    return BodyModel(ph, coords, n, sk, weights, pose, app, regions, extras, posed, posed_extras, kp, head, fp,
-                     height, sampled, worn, posed_garments, face_slots)
+    return BodyModel(
+        ph,
+        coords,
+        n,
+        sk,
+        weights,
+        pose,
+        app,
+        regions,
+        extras,
+        posed,
+        posed_extras,
+        kp,
+        head,
+        fp,
+        height,
+        sampled,
+        worn,
+        posed_garments,
+        face_slots,
+    )
 
 
 def _appearance(ranges, seed: int, ph: Phenotype) -> dict:

@@ -230,9 +230,13 @@ class Placer:
                 stool = rect(pos, STOOL_SIZE, STOOL_SIZE, yaw)
                 seat = float(np.round(rng.uniform(0.42, 0.5), 4))
                 return FloorObstacle(
-                    name=f"stool_{index}", kind="chair", polygon=[(float(x), float(y)) for x, y in stool],
-                    height=seat, seat_height=seat, generated=True,
-                )  # fmt: skip
+                    name=f"stool_{index}",
+                    kind="chair",
+                    polygon=[(float(x), float(y)) for x, y in stool],
+                    height=seat,
+                    seat_height=seat,
+                    generated=True,
+                )
         raise PlacementError(
             f"could not place a sitting person after {attempts} attempts: {len(self.placed)} people placed, "
             "floor/image circle too crowded; lower people.sitting or raise people.max_placement_attempts"

@@ -62,8 +62,16 @@ def heading_correction(g_hips: np.ndarray) -> float:
     return -math.pi / 2 - math.atan2(f[1], f[0])
 
 
-def standing_pose(sk: Skeleton, rest: np.ndarray, weights: np.ndarray, rng: np.random.Generator, position,
-                  yaw_deg: float, clip: str | None = None, frame: int | None = None) -> Pose:
+def standing_pose(
+    sk: Skeleton,
+    rest: np.ndarray,
+    weights: np.ndarray,
+    rng: np.random.Generator,
+    position,
+    yaw_deg: float,
+    clip: str | None = None,
+    frame: int | None = None,
+) -> Pose:
     """A random CMU clip/frame retargeted onto ``sk``; ``rest`` are the body's rest vertices (N, 3)."""
     clips = clip_index()
     pick = clips[int(rng.integers(len(clips)))]["file"]
@@ -79,19 +87,32 @@ def standing_pose(sk: Skeleton, rest: np.ndarray, weights: np.ndarray, rng: np.r
     a, t = bone_transforms(sk, g[0], heads[0])
     dz = -skin(rest[feet], weights[feet], a, t)[:, 2].min()
     heads[:, :, 2] += dz
-    return Pose(g, heads, {"kind": "mocap", "clip": clip, "frame": frame, "frame_next": frame + 1,
-                           "fps": round(1.0 / bvh.frame_time, 3)})
+    return Pose(
+        g,
+        heads,
+        {"kind": "mocap", "clip": clip, "frame": frame, "frame_next": frame + 1, "fps": round(1.0 / bvh.frame_time, 3)},
+    )
 
 
 def _seated_source(rng: np.random.Generator) -> dict:
     """Seated-pose parameters (degrees), drawn in a fixed order."""
     u = rng.uniform
     return {
-        "pelvis_pitch": u(-5, 8), "lean_lower": u(-8, 12), "lean_upper": u(-8, 15),
-        "head_pitch": u(-10, 30), "head_yaw": u(-35, 35), "leg_splay": u(0, 15),
-        "l_arm_forward": u(0, 45), "r_arm_forward": u(0, 45),
-        "l_elbow": u(20, 95), "r_elbow": u(20, 95), "l_arm_down": u(70, 85), "r_arm_down": u(70, 85),
-        "sway_head": u(-4, 4), "sway_lean": u(-2, 2), "sway_arm": u(-4, 4),
+        "pelvis_pitch": u(-5, 8),
+        "lean_lower": u(-8, 12),
+        "lean_upper": u(-8, 15),
+        "head_pitch": u(-10, 30),
+        "head_yaw": u(-35, 35),
+        "leg_splay": u(0, 15),
+        "l_arm_forward": u(0, 45),
+        "r_arm_forward": u(0, 45),
+        "l_elbow": u(20, 95),
+        "r_elbow": u(20, 95),
+        "l_arm_down": u(70, 85),
+        "r_arm_down": u(70, 85),
+        "sway_head": u(-4, 4),
+        "sway_lean": u(-2, 2),
+        "sway_arm": u(-4, 4),
     }
 
 
@@ -116,7 +137,10 @@ def _seated_world(p: dict, shin_tilt: float, thigh_drop: float, nxt: bool) -> di
         "chest": rx(lean2),
         "neck": rx(lean2 + 0.5 * p["head_pitch"]) @ ry(0.5 * (p["head_yaw"] + s * p["sway_head"])),
         "head": ry(p["head_yaw"] + s * p["sway_head"]) @ rx(lean2 + p["head_pitch"]),
-        "lCollar": np.eye(3), "rCollar": np.eye(3), "lButtock": np.eye(3), "rButtock": np.eye(3),
+        "lCollar": np.eye(3),
+        "rCollar": np.eye(3),
+        "lButtock": np.eye(3),
+        "rButtock": np.eye(3),
     }
     for side, sign in (("l", 1.0), ("r", -1.0)):
         splay = sign * p["leg_splay"]
@@ -131,8 +155,15 @@ def _seated_world(p: dict, shin_tilt: float, thigh_drop: float, nxt: bool) -> di
     return {k: v[None] for k, v in w.items()}
 
 
-def seated_pose(sk: Skeleton, rest: np.ndarray, weights: np.ndarray, rng: np.random.Generator, position,
-                yaw_deg: float, seat_height: float) -> Pose:
+def seated_pose(
+    sk: Skeleton,
+    rest: np.ndarray,
+    weights: np.ndarray,
+    rng: np.random.Generator,
+    position,
+    yaw_deg: float,
+    seat_height: float,
+) -> Pose:
     params = _seated_source(rng)
     hip_z, knee_z = sk.heads[sk.index("LeftUpLeg"), 2], sk.heads[sk.index("LeftLeg"), 2]
     seat = _dominant(weights, sk, SEAT_BONES) & (rest[:, 2] > 0.5 * (hip_z + knee_z))  # buttocks, upper thighs
@@ -140,8 +171,9 @@ def seated_pose(sk: Skeleton, rest: np.ndarray, weights: np.ndarray, rng: np.ran
     yaw = math.radians(yaw_deg)
     shin_tilt = thigh_drop = 0.0
     for _ in range(3):
-        g = np.concatenate([deltas_from_source(sk, _seated_world(params, shin_tilt, thigh_drop, k == 1))
-                            for k in range(2)])
+        g = np.concatenate(
+            [deltas_from_source(sk, _seated_world(params, shin_tilt, thigh_drop, k == 1)) for k in range(2)]
+        )
         root = np.tile(sk.heads[sk.index("Hips")], (2, 1))
         g, root = _place(g, root, yaw, root[0, :2], position)
         heads = pose_heads(sk, g, root)

@@ -17,8 +17,21 @@ from shared_schema.geometry import rotated_box_corners
 from .png import encode_png
 
 OVERLAYS = "report_overlays"
-_PALETTE = np.array([[230, 25, 75], [60, 180, 75], [255, 225, 25], [0, 130, 200], [245, 130, 48], [145, 30, 180],
-                     [70, 240, 240], [240, 50, 230], [210, 245, 60], [250, 190, 212]], dtype=np.uint8)  # fmt: skip
+_PALETTE = np.array(
+    [
+        [230, 25, 75],
+        [60, 180, 75],
+        [255, 225, 25],
+        [0, 130, 200],
+        [245, 130, 48],
+        [145, 30, 180],
+        [70, 240, 240],
+        [240, 50, 230],
+        [210, 245, 60],
+        [250, 190, 212],
+    ],
+    dtype=np.uint8,
+)
 
 
 def _color(k: int) -> str:
@@ -44,16 +57,19 @@ def _svg(ann) -> str:
         col = _color(p.instance_id)
         if p.area:
             x, y, w, h = p.bbox
-            parts.append(f'<rect x="{x}" y="{y}" width="{w}" height="{h}" fill="none" stroke="{col}" '
-                         'stroke-width="0.6" stroke-dasharray="2,1"/>')  # fmt: skip
+            parts.append(
+                f'<rect x="{x}" y="{y}" width="{w}" height="{h}" fill="none" stroke="{col}" '
+                'stroke-width="0.6" stroke-dasharray="2,1"/>'
+            )
             pts = " ".join(f"{cx:.2f},{cy:.2f}" for cx, cy in rotated_box_corners(p.rotated_box))
             parts.append(f'<polygon points="{pts}" fill="none" stroke="{col}" stroke-width="1"/>')
         kp = p.keypoints
         for a, b in COCO_SKELETON:
             ka, kb = (kp[a - 1], kp[b - 1]) if len(kp) >= max(a, b) else (None, None)
             if ka and kb and ka.v > 0 and kb.v > 0:
-                parts.append(f'<line x1="{ka.x}" y1="{ka.y}" x2="{kb.x}" y2="{kb.y}" stroke="{col}" '
-                             'stroke-width="0.6"/>')  # fmt: skip
+                parts.append(
+                    f'<line x1="{ka.x}" y1="{ka.y}" x2="{kb.x}" y2="{kb.y}" stroke="{col}" stroke-width="0.6"/>'
+                )
         for k in kp:
             if k.v > 0:
                 fill = "white" if k.v == 2 else "gray"
@@ -81,22 +97,34 @@ def write_report(root: str | Path, *, max_images: int = 500, title: str = "Rende
         disp = 256
 
         def panel(img_rel: str, label: str, *, with_overlay: bool, vb=vb, svg=svg, disp=disp, ann=ann) -> str:
-            ov = (f'<img src="{OVERLAYS}/{ann.image_id}.png" style="position:absolute;left:0;top:0;width:{disp}px;'
-                  f'height:{disp * ann.height // ann.width}px;image-rendering:pixelated">') if with_overlay else ""
-            return (f'<figure><div style="position:relative;width:{disp}px;height:{disp * ann.height // ann.width}px">'
-                    f'<img src="{img_rel}" style="width:{disp}px">{ov}'
-                    f'<svg viewBox="{vb}" style="position:absolute;left:0;top:0;width:{disp}px;'
-                    f'height:{disp * ann.height // ann.width}px">{svg if with_overlay else ""}</svg></div>'
-                    f"<figcaption>{html.escape(label)}</figcaption></figure>")  # fmt: skip
+            ov = (
+                (
+                    f'<img src="{OVERLAYS}/{ann.image_id}.png" style="position:absolute;left:0;top:0;width:{disp}px;'
+                    f'height:{disp * ann.height // ann.width}px;image-rendering:pixelated">'
+                )
+                if with_overlay
+                else ""
+            )
+            return (
+                f'<figure><div style="position:relative;width:{disp}px;height:{disp * ann.height // ann.width}px">'
+                f'<img src="{img_rel}" style="width:{disp}px">{ov}'
+                f'<svg viewBox="{vb}" style="position:absolute;left:0;top:0;width:{disp}px;'
+                f'height:{disp * ann.height // ann.width}px">{svg if with_overlay else ""}</svg></div>'
+                f"<figcaption>{html.escape(label)}</figcaption></figure>"
+            )
 
-        panels = [panel(f"images/{ann.image_id}.png", "synthetic", with_overlay=False),
-                  panel(f"images/{ann.image_id}.png", "annotations", with_overlay=True)]  # fmt: skip
+        panels = [
+            panel(f"images/{ann.image_id}.png", "synthetic", with_overlay=False),
+            panel(f"images/{ann.image_id}.png", "annotations", with_overlay=True),
+        ]
         if paths.refined.is_file():
             panels.append(panel(f"refined/{ann.image_id}.png", "refined", with_overlay=False))
         vis = ", ".join(f"{p.instance_id}:{p.posture[:2]} {p.visible_fraction:.2f}" for p in ann.persons)
-        cards.append(f'<div class="card"><h3>{html.escape(ann.image_id)} · seed {ann.seed} · '
-                     f"{len(ann.persons)} people</h3><div class=row>{''.join(panels)}</div>"
-                     f"<p>{html.escape(vis)}</p></div>")  # fmt: skip
+        cards.append(
+            f'<div class="card"><h3>{html.escape(ann.image_id)} · seed {ann.seed} · '
+            f"{len(ann.persons)} people</h3><div class=row>{''.join(panels)}</div>"
+            f"<p>{html.escape(vis)}</p></div>"
+        )
     summary = {"images": len(anns), "persons": n_persons}
     doc = f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:sans-serif;background:#222;color:#ddd}}.card{{display:inline-block;margin:6px;

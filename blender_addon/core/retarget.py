@@ -189,4 +189,3 @@ def rigid(points: np.ndarray, g_b: np.ndarray, head_rest: np.ndarray, head_posed
 
 def yaw_matrix(yaw_rad: float) -> np.ndarray:
     return axis_rotation("Z", np.float64(yaw_rad))
-

@@ -10,18 +10,38 @@ from . import mhdata
 from .retarget import Skeleton, rigid
 
 COCO17 = (
-    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
-    "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip",
-    "left_knee", "right_knee", "left_ankle", "right_ankle",
+    "nose",
+    "left_eye",
+    "right_eye",
+    "left_ear",
+    "right_ear",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
 )
 # COCO joint -> cmu_mb bone whose head is that joint (character's left = +X at rest)
 JOINT_BONES = {
-    "left_shoulder": "LeftArm", "right_shoulder": "RightArm",
-    "left_elbow": "LeftForeArm", "right_elbow": "RightForeArm",
-    "left_wrist": "LeftHand", "right_wrist": "RightHand",
-    "left_hip": "LeftUpLeg", "right_hip": "RightUpLeg",
-    "left_knee": "LeftLeg", "right_knee": "RightLeg",
-    "left_ankle": "LeftFoot", "right_ankle": "RightFoot",
+    "left_shoulder": "LeftArm",
+    "right_shoulder": "RightArm",
+    "left_elbow": "LeftForeArm",
+    "right_elbow": "RightForeArm",
+    "left_wrist": "LeftHand",
+    "right_wrist": "RightHand",
+    "left_hip": "LeftUpLeg",
+    "right_hip": "RightUpLeg",
+    "left_knee": "LeftLeg",
+    "right_knee": "RightLeg",
+    "left_ankle": "LeftFoot",
+    "right_ankle": "RightFoot",
 }
 HEAD_POINT_ABOVE_EYES = 0.02
 

@@ -11,11 +11,32 @@ from shared_schema.distributions import rng_for
 from .palette import choose, families, sample_colour
 
 # shell offset from the skin in metres: inner layers thinner than the ones worn over them
-THICKNESS = {"tank": 0.006, "tshirt": 0.007, "shirt": 0.008, "sweater": 0.011, "dress": 0.008, "trousers": 0.005,
-             "shorts": 0.005, "skirt": 0.009, "jacket": 0.02, "coat": 0.025, "shoes": 0.012}
-FABRIC = {"tank": "knit", "tshirt": "knit", "sweater": "knit", "shirt": "weave", "dress": "weave",
-          "trousers": "weave", "shorts": "weave", "skirt": "weave", "jacket": "weave", "coat": "wool",
-          "shoes": "leather"}
+THICKNESS = {
+    "tank": 0.006,
+    "tshirt": 0.007,
+    "shirt": 0.008,
+    "sweater": 0.011,
+    "dress": 0.008,
+    "trousers": 0.005,
+    "shorts": 0.005,
+    "skirt": 0.009,
+    "jacket": 0.02,
+    "coat": 0.025,
+    "shoes": 0.012,
+}
+FABRIC = {
+    "tank": "knit",
+    "tshirt": "knit",
+    "sweater": "knit",
+    "shirt": "weave",
+    "dress": "weave",
+    "trousers": "weave",
+    "shorts": "weave",
+    "skirt": "weave",
+    "jacket": "weave",
+    "coat": "wool",
+    "shoes": "leather",
+}
 # sleeve end as a fraction of shoulder -> wrist; leg end as a fraction of hip -> ankle
 SLEEVE_END = {"none": (0.0, 0.0), "short": (0.22, 0.34), "elbow": (0.5, 0.6), "long": (0.95, 0.98)}
 LEG_END = {"trousers": (0.95, 0.99), "shorts": (0.38, 0.55)}
@@ -36,9 +57,15 @@ def _garment(kind: str, slot: str, settings: dict, ranges, seed: int) -> dict:
         pattern = "plain"
     second = sample_colour(fams, rng)
     return {
-        "type": kind, "color": colour["color"], "family": colour["family"], "hsv": colour["hsv"],
-        "fabric": fabric, "pattern": pattern, "pattern_color": second["color"],
-        "pattern_scale": float(rng.uniform(8.0, 30.0)), "pattern_angle_deg": float(rng.choice([0.0, 90.0, 45.0])),
+        "type": kind,
+        "color": colour["color"],
+        "family": colour["family"],
+        "hsv": colour["hsv"],
+        "fabric": fabric,
+        "pattern": pattern,
+        "pattern_color": second["color"],
+        "pattern_scale": float(rng.uniform(8.0, 30.0)),
+        "pattern_angle_deg": float(rng.choice([0.0, 90.0, 45.0])),
         "roughness": float(rng.uniform(0.35, 0.6) if fabric == "leather" else rng.uniform(0.7, 1.0)),
         "thickness": THICKNESS[kind],
     }
@@ -54,8 +81,9 @@ def _top(settings: dict, ranges, seed: int, dress: bool) -> dict:
         if kind == "shirt" and rng.random() < float(settings["rolled_sleeves"]):
             sleeves = "elbow"
     g = _garment(kind, "top", settings, ranges, seed)
-    g.update(sleeves=sleeves, sleeve_end=float(rng.uniform(*SLEEVE_END[sleeves])),
-             hem_drop=float(rng.uniform(0.0, 0.08)))
+    g.update(
+        sleeves=sleeves, sleeve_end=float(rng.uniform(*SLEEVE_END[sleeves])), hem_drop=float(rng.uniform(0.0, 0.08))
+    )
     if dress:
         g.update(hem_from_knee=float(rng.uniform(-0.15, 0.12)), flare=float(rng.uniform(0.03, 0.12)))
     return g

@@ -57,8 +57,9 @@ class PersonHandle:
         self._data = []
 
 
-def sample_person_params(seed: int, posture: str | None = None, position=(0.0, 0.0), seat_height: float | None = None,
-                         instance_id: int = 1) -> PersonParams:
+def sample_person_params(
+    seed: int, posture: str | None = None, position=(0.0, 0.0), seat_height: float | None = None, instance_id: int = 1
+) -> PersonParams:
     """Convenience: a random yaw (and posture if not given) from ``seed``."""
     from shared_schema.distributions import rng_for
 
@@ -66,12 +67,19 @@ def sample_person_params(seed: int, posture: str | None = None, position=(0.0, 0
     yaw = float(rng.uniform(0.0, 360.0))
     if posture is None:
         posture = "sitting" if (seat_height is not None and rng.random() < 0.5) else "standing"
-    return PersonParams(posture, (float(position[0]), float(position[1])), yaw,
-                        seat_height if posture == "sitting" else None, instance_id, int(seed))
+    return PersonParams(
+        posture,
+        (float(position[0]), float(position[1])),
+        yaw,
+        seat_height if posture == "sitting" else None,
+        instance_id,
+        int(seed),
+    )
 
 
-def make_person(params: PersonParams, ranges=None, *, collection=None, frame: int = 1,
-                motion_frames: int = 1) -> PersonHandle:
+def make_person(
+    params: PersonParams, ranges=None, *, collection=None, frame: int = 1, motion_frames: int = 1
+) -> PersonHandle:
     """Build one posed, dressed person in ``collection`` (default: the scene collection).
 
     Every object gets ``pass_index = params.instance_id``. The pose is keyed at ``frame`` (mocap frame t) and
@@ -79,8 +87,9 @@ def make_person(params: PersonParams, ranges=None, *, collection=None, frame: in
     ``frame``. ``keypoints_3d``/``head_3d``/``footprint`` are for ``frame``.
     """
     body = build_body(params.posture, params.position, params.yaw_deg, params.seat_height, params.seed, ranges)
-    objects, data, mesh_obj, arm_obj = build.build_blender_person(body, f"person_{params.instance_id:03d}",
-                                                                  collection, frame, motion_frames)
+    objects, data, mesh_obj, arm_obj = build.build_blender_person(
+        body, f"person_{params.instance_id:03d}", collection, frame, motion_frames
+    )
     for ob in objects:
         ob.pass_index = int(params.instance_id)
     sampled = dict(body.sampled)

@@ -17,8 +17,7 @@ from . import materials
 WEIGHT_STEPS = 1024  # vertex-group weights are quantised to 1/1024 (batched vg.add calls)
 
 
-def _quad_mesh(name: str, coords: np.ndarray, face_verts: np.ndarray, face_start: np.ndarray,
-               face_count: np.ndarray):
+def _quad_mesh(name: str, coords: np.ndarray, face_verts: np.ndarray, face_start: np.ndarray, face_count: np.ndarray):
     """A smooth-shaded mesh from flat polygon arrays (batched ``foreach_set``, no Python loops)."""
     me = bpy.data.meshes.new(name)
     me.vertices.add(len(coords))

@@ -54,8 +54,13 @@ def skin_material(name: str, skin: dict):
 
 REST_ATTRIBUTE = "rest_position"  # garment meshes store their rest vertices here: textures stick to the cloth
 # (texture, scale per metre, bump strength) of each fabric's surface structure
-FABRIC_BUMP = {"knit": ("wave", 260.0, 0.35), "weave": ("checker", 500.0, 0.15), "denim": ("twill", 420.0, 0.3),
-               "wool": ("noise", 400.0, 0.35), "leather": ("noise", 120.0, 0.25)}
+FABRIC_BUMP = {
+    "knit": ("wave", 260.0, 0.35),
+    "weave": ("checker", 500.0, 0.15),
+    "denim": ("twill", 420.0, 0.3),
+    "wool": ("noise", 400.0, 0.35),
+    "leather": ("noise", 120.0, 0.25),
+}
 
 
 def _rest_coords(nt):

@@ -57,6 +57,8 @@ def _poly_distance(point, polygon) -> float:
     ab = b - a
     t = np.clip(((p - a) * ab).sum(1) / np.maximum((ab * ab).sum(1), 1e-12), 0.0, 1.0)
     return float(np.min(np.hypot(*(a + ab * t[:, None] - p).T)))
+
+
 FRAME = 10
 
 
@@ -195,8 +197,9 @@ def bvh_of_objects(objects, depsgraph) -> BVHTree | None:
         base += len(got[0])
     if not all_tris:
         return None
-    return BVHTree.FromPolygons(np.concatenate(all_verts).tolist(), np.concatenate(all_tris).tolist(),
-                                all_triangles=True)
+    return BVHTree.FromPolygons(
+        np.concatenate(all_verts).tolist(), np.concatenate(all_tris).tolist(), all_triangles=True
+    )
 
 
 def scaled_camera(camera, resolution: int | None):
@@ -207,8 +210,10 @@ def scaled_camera(camera, resolution: int | None):
     w, h = max(8, round(camera.width * s)), max(8, round(camera.height * s))
     upd: dict[str, Any] = {"width": w, "height": h}
     if camera.principal_point is not None:
-        upd["principal_point"] = (camera.principal_point[0] * w / camera.width,
-                                  camera.principal_point[1] * h / camera.height)  # fmt: skip
+        upd["principal_point"] = (
+            camera.principal_point[0] * w / camera.width,
+            camera.principal_point[1] * h / camera.height,
+        )
     return camera.model_copy(update=upd)
 
 
@@ -226,8 +231,16 @@ def _remove_scene(old) -> None:
         bpy.data.scenes.remove(old)
     if world is not None and world.users == 0:
         bpy.data.worlds.remove(world)
-    for coll in (bpy.data.meshes, bpy.data.materials, bpy.data.actions, bpy.data.armatures, bpy.data.lights,
-                 bpy.data.cameras, bpy.data.images, bpy.data.worlds):  # fmt: skip
+    for coll in (
+        bpy.data.meshes,
+        bpy.data.materials,
+        bpy.data.actions,
+        bpy.data.armatures,
+        bpy.data.lights,
+        bpy.data.cameras,
+        bpy.data.images,
+        bpy.data.worlds,
+    ):
         orphans = [d for d in coll if d.users == 0 and d.name.startswith(_OWNED_PREFIXES)]
         if orphans:
             bpy.data.batch_remove(orphans)
@@ -278,8 +291,15 @@ def config_obstacles(config) -> list[FloorObstacle]:
     out = []
     for spec in config.obstacles:
         poly = spec.polygon if spec.polygon is not None else unproject_polygon_px(config.camera, spec.polygon_px)
-        out.append(FloorObstacle(name=spec.name, kind=spec.kind, polygon=[tuple(map(float, p)) for p in poly],
-                                 height=spec.height, seat_height=spec.seat_height))  # fmt: skip
+        out.append(
+            FloorObstacle(
+                name=spec.name,
+                kind=spec.kind,
+                polygon=[tuple(map(float, p)) for p in poly],
+                height=spec.height,
+                seat_height=spec.seat_height,
+            )
+        )
     return out
 
 
@@ -375,16 +395,27 @@ def add_room(scene, config, built: BuiltScene, obstacles: list[FloorObstacle], s
             colors[ob.name] = [round(c, 4) for c in col]
         obstacle_objs.append(o)
     params["obstacle_colors"] = colors
-    built.background = {"mode": config.background.mode, "photo": built.background.get("photo"),
-                        "params": {**built.background.get("params", {}), **params}}  # fmt: skip
+    built.background = {
+        "mode": config.background.mode,
+        "photo": built.background.get("photo"),
+        "params": {**built.background.get("params", {}), **params},
+    }
     return obstacle_objs
 
 
 #: Painted walls are white, grey or beige: a grey level with a small per-channel tint.
 WALL_TINT = 0.04
 #: Linear albedos of office furniture: light and dark wood, white, light and dark grey, black, muted blue/green.
-FURNITURE_COLORS = ((0.45, 0.3, 0.18), (0.2, 0.12, 0.07), (0.75, 0.74, 0.7), (0.4, 0.4, 0.4), (0.15, 0.15, 0.16),
-                    (0.04, 0.04, 0.045), (0.12, 0.17, 0.28), (0.16, 0.22, 0.17))  # fmt: skip
+FURNITURE_COLORS = (
+    (0.45, 0.3, 0.18),
+    (0.2, 0.12, 0.07),
+    (0.75, 0.74, 0.7),
+    (0.4, 0.4, 0.4),
+    (0.15, 0.15, 0.16),
+    (0.04, 0.04, 0.045),
+    (0.12, 0.17, 0.28),
+    (0.16, 0.22, 0.17),
+)
 
 
 def near_neutral(rng, level: float, tint: float) -> tuple[float, float, float]:
@@ -470,8 +501,7 @@ def place_people(scene, config, built: BuiltScene, obstacles: list[FloorObstacle
                     o = bpy.data.objects.new(f"R2_Obstacle_{seat.name}", mesh)
                     col = obstacle_color(seed, seat.name)
                     mesh.materials.append(_material(f"R2_Mat_{seat.name}", col, 0.5))
-                    built.background["params"].setdefault("obstacle_colors", {})[seat.name] = [
-                        round(c, 4) for c in col]
+                    built.background["params"].setdefault("obstacle_colors", {})[seat.name] = [round(c, 4) for c in col]
                     coll.objects.link(o)
                     obstacles.append(seat)
                     by_name[seat.name] = seat
@@ -484,17 +514,28 @@ def place_people(scene, config, built: BuiltScene, obstacles: list[FloorObstacle
                 fp = footprint_estimate("sitting", pos, yaw)
                 if placer.collides(fp, ignore=(seat.name,), skip_tables=True):
                     continue  # this seat is blocked; the next try takes another seat or a stool
-                params = PersonParams(posture="sitting", position=pos, yaw_deg=human_yaw(yaw),
-                                      seat_height=seat.seat_height or seat.height, instance_id=k,
-                                      seed=person_seed)  # fmt: skip
+                params = PersonParams(
+                    posture="sitting",
+                    position=pos,
+                    yaw_deg=human_yaw(yaw),
+                    seat_height=seat.seat_height or seat.height,
+                    instance_id=k,
+                    seed=person_seed,
+                )
             else:
                 pos, yaw, fp = placer.propose_standing(rng, attempts)
-                params = PersonParams(posture="standing", position=pos, yaw_deg=human_yaw(yaw), instance_id=k,
-                                      seed=person_seed)
+                params = PersonParams(
+                    posture="standing", position=pos, yaw_deg=human_yaw(yaw), instance_id=k, seed=person_seed
+                )
             builds += 1
             t_body = time.perf_counter()
-            handle = make_person(params, config.phenotype, collection=coll, frame=FRAME,
-                                 motion_frames=1 if config.render.motion_blur else 0)  # fmt: skip
+            handle = make_person(
+                params,
+                config.phenotype,
+                collection=coll,
+                frame=FRAME,
+                motion_frames=1 if config.render.motion_blur else 0,
+            )
             built.timings["make_person_s"] = built.timings.get("make_person_s", 0.0) + time.perf_counter() - t_body
             built.timings["bodies_built"] = built.timings.get("bodies_built", 0) + 1
             for ob in handle.objects:
@@ -502,10 +543,14 @@ def place_people(scene, config, built: BuiltScene, obstacles: list[FloorObstacle
             scene.frame_set(FRAME)
             # narrow phase only against what this body could reach (the rest cannot touch it)
             reach = SITTING_REACH_M if posture == "sitting" else STANDING_REACH_M
-            near_obstacles = [n for n, ob_bvh in obstacle_bvh.items() if ob_bvh is not None
-                              and (seat is None or n != seat.name) and _poly_distance(pos, by_name[n].polygon) < reach]
-            near_persons = [i for i, m in enumerate(built.person_meta)
-                            if math.dist(pos, m.position) < reach + m.reach]  # fmt: skip
+            near_obstacles = [
+                n
+                for n, ob_bvh in obstacle_bvh.items()
+                if ob_bvh is not None
+                and (seat is None or n != seat.name)
+                and _poly_distance(pos, by_name[n].polygon) < reach
+            ]
+            near_persons = [i for i, m in enumerate(built.person_meta) if math.dist(pos, m.position) < reach + m.reach]
             bvh = None
             hit = False
             if near_obstacles or near_persons:
@@ -536,10 +581,19 @@ def place_people(scene, config, built: BuiltScene, obstacles: list[FloorObstacle
             placer.placed.append(as_poly(fp_real))
             person_bvh.append(bvh)
             built.persons.append(handle)
-            built.person_meta.append(PlacedPerson(
-                posture=posture, position=(float(pos[0]), float(pos[1])), yaw_deg=params.yaw_deg,
-                facing_deg=float(yaw), seat=seat.name if seat else None, seat_height=params.seat_height,
-                placement_tries=tries, mesh_checks=builds, reach=reach))  # fmt: skip
+            built.person_meta.append(
+                PlacedPerson(
+                    posture=posture,
+                    position=(float(pos[0]), float(pos[1])),
+                    yaw_deg=params.yaw_deg,
+                    facing_deg=float(yaw),
+                    seat=seat.name if seat else None,
+                    seat_height=params.seat_height,
+                    placement_tries=tries,
+                    mesh_checks=builds,
+                    reach=reach,
+                )
+            )
     built.person_bvh = person_bvh
 
 
@@ -548,8 +602,9 @@ def drop_hidden(built, min_fraction: float) -> None:
     from .visibility import drop_hidden_people
 
     person_obs = {ob.name for h in built.persons for ob in h.objects}
-    occluders = [o for o in built.scene.objects if o.type == "MESH" and o.name not in person_obs
-                 and o.name != "R2_Floor"]  # fmt: skip
+    occluders = [
+        o for o in built.scene.objects if o.type == "MESH" and o.name not in person_obs and o.name != "R2_Floor"
+    ]
     t0 = time.perf_counter()
     dropped = drop_hidden_people(built, occluders, min_fraction)
     built.timings["visibility_s"] = time.perf_counter() - t0
@@ -567,8 +622,9 @@ def room_config(config, choice):
     return config.model_copy(update=upd)
 
 
-def build(config, seed: int, *, index: int = 0, resolution: int | None = None,
-          samples: int | None = None) -> BuiltScene:  # fmt: skip
+def build(
+    config, seed: int, *, index: int = 0, resolution: int | None = None, samples: int | None = None
+) -> BuiltScene:
     """Build image ``index`` (which background photo it uses) of a run, drawn from ``seed``."""
     t0 = time.perf_counter()
     choice = choose_photo(config.background, index)
@@ -578,8 +634,10 @@ def build(config, seed: int, *, index: int = 0, resolution: int | None = None,
     scene = new_scene()
     built = BuiltScene(scene=scene, config=config, camera=camera, seed=int(seed), samples=n_samples)
     if choice is not None:
-        built.background = {"photo": choice.path, "params": {
-            "photo_index": choice.index, "photo_count": choice.count, "layout": choice.layout_path}}  # fmt: skip
+        built.background = {
+            "photo": choice.path,
+            "params": {"photo_index": choice.index, "photo_count": choice.count, "layout": choice.layout_path},
+        }
         built.photo_linear = load_photo(choice.path, camera.width, camera.height)
     setup_render(scene, built, room, n_samples)
     add_camera(scene, camera)

@@ -93,11 +93,23 @@ def _panels(scene, config, seed: int, kelvin: float) -> list[dict[str, Any]]:
     out = []
     for i, pos in enumerate(lt.panel_grid(config.floor, spacing, offset)):
         power = pr.power_w.sample(rng)
-        k = float(np.clip(kelvin + rng.normal(0.0, pr.temperature_jitter_k) if pr.temperature_jitter_k else kelvin,
-                          *lt.KELVIN_RANGE))  # fmt: skip
+        k = float(
+            np.clip(
+                kelvin + rng.normal(0.0, pr.temperature_jitter_k) if pr.temperature_jitter_k else kelvin,
+                *lt.KELVIN_RANGE,
+            )
+        )
         _area(scene, f"R2_Panel{i}", pos, z, size, power, lt.kelvin_to_rgb(k))
-        out.append({"position": [pos[0], pos[1]], "height_m": _r(z), "size_m": _r(size), "power_w": _r(power, 3),
-                    "color_temperature_k": _r(k, 1), "grid_spacing_m": _r(spacing)})  # fmt: skip
+        out.append(
+            {
+                "position": [pos[0], pos[1]],
+                "height_m": _r(z),
+                "size_m": _r(size),
+                "power_w": _r(power, 3),
+                "color_temperature_k": _r(k, 1),
+                "grid_spacing_m": _r(spacing),
+            }
+        )
     return out
 
 
@@ -110,10 +122,23 @@ def _area_lamps(scene, config, rng, kelvin: float) -> list[dict[str, Any]]:
         pos = (float(rng.uniform(lo[0], hi[0])) * 0.8, float(rng.uniform(lo[1], hi[1])) * 0.8)
         size = float(rng.uniform(0.4, 1.5))
         k = float(np.clip(kelvin + rng.normal(0.0, 300.0), *lt.KELVIN_RANGE))
-        _area(scene, f"R2_Area{i}", pos, min(2.9, config.camera.position[2] - CEILING_GAP_M), size, power,
-              lt.kelvin_to_rgb(k))  # fmt: skip
-        out.append({"position": [_r(pos[0]), _r(pos[1])], "power_w": _r(power, 3), "size_m": _r(size),
-                    "color_temperature_k": _r(k, 1)})  # fmt: skip
+        _area(
+            scene,
+            f"R2_Area{i}",
+            pos,
+            min(2.9, config.camera.position[2] - CEILING_GAP_M),
+            size,
+            power,
+            lt.kelvin_to_rgb(k),
+        )
+        out.append(
+            {
+                "position": [_r(pos[0]), _r(pos[1])],
+                "power_w": _r(power, 3),
+                "size_m": _r(size),
+                "color_temperature_k": _r(k, 1),
+            }
+        )
     return out
 
 
@@ -130,14 +155,22 @@ def procedural_lights(scene, config, seed: int) -> LightSetup:
     panels = _panels(scene, config, seed, kelvin)
     _world(scene, color, world_strength)
     cam_rng = rng_for(seed, "lighting", "camera")
-    response = {"kelvin": kelvin, "white_balance": lr.camera.white_balance.sample(cam_rng),
-                "target": lr.camera.exposure_target.sample(cam_rng)}  # fmt: skip
+    response = {
+        "kelvin": kelvin,
+        "white_balance": lr.camera.white_balance.sample(cam_rng),
+        "target": lr.camera.exposure_target.sample(cam_rng),
+    }
     record = {
-        "sun_strength": _r(sun_strength), "sun_elevation_deg": _r(elev, 3), "sun_azimuth_deg": _r(azim, 3),
-        "sun_angle_deg": 2.0, "color_temperature_k": _r(kelvin, 1), "world_strength": _r(world_strength),
-        "area_lights": areas, "panels": panels,
+        "sun_strength": _r(sun_strength),
+        "sun_elevation_deg": _r(elev, 3),
+        "sun_azimuth_deg": _r(azim, 3),
+        "sun_angle_deg": 2.0,
+        "color_temperature_k": _r(kelvin, 1),
+        "world_strength": _r(world_strength),
+        "area_lights": areas,
+        "panels": panels,
         "environment": {"kind": "uniform", "color": [_r(c) for c in color]},
-    }  # fmt: skip
+    }
     return LightSetup(record=record, camera_response=response)
 
 
@@ -152,24 +185,39 @@ def photo_lights(scene, config, seed: int, photo_linear: np.ndarray, camera) -> 
     softness, share = pm.key_softness_deg.sample(rng), float(np.clip(pm.key_share.sample(rng), 0.0, 0.98))
     world_strength = lr.world_strength.sample(rng)
     sky = np.asarray(color) * float(estimate.luminance > 0)
-    env = lt.environment_from_photo(camera, photo_linear, sky / max(float(lt.luminance(sky)), 1e-6)
-                                    * estimate.luminance, ENV_SIZE)  # fmt: skip
+    env = lt.environment_from_photo(
+        camera, photo_linear, sky / max(float(lt.luminance(sky)), 1e-6) * estimate.luminance, ENV_SIZE
+    )
     env_strength = world_strength / max(estimate.luminance, 1e-6)  # upper hemisphere radiance = world_strength
     env_irradiance = math.pi * world_strength
     key_irradiance = env_irradiance * share / (1.0 - share)
     sun_strength = key_irradiance / max(math.sin(math.radians(elev)), 0.05)
     _sun(scene, "R2_Sun", sun_strength, elev, azim, softness, color)
     _world(scene, color, env_strength, env)
-    ev = (lt.photo_exposure_ev(estimate.luminance, env_irradiance + key_irradiance, pm.floor_albedo)
-          if pm.match_photo else None)  # fmt: skip
+    ev = (
+        lt.photo_exposure_ev(estimate.luminance, env_irradiance + key_irradiance, pm.floor_albedo)
+        if pm.match_photo
+        else None
+    )
     record = {
-        "sun_strength": _r(sun_strength), "sun_elevation_deg": _r(elev, 3), "sun_azimuth_deg": _r(azim, 3),
-        "sun_angle_deg": _r(softness, 3), "color_temperature_k": _r(kelvin, 1), "world_strength": _r(world_strength),
-        "environment": {"kind": "photo", "size": list(ENV_SIZE), "strength": _r(env_strength, 6),
-                        "key_share": _r(share)},
-        "photo_estimate": {"color_temperature_k": estimate.color_temperature_k,
-                           "color": [_r(c) for c in estimate.color], "luminance": _r(estimate.luminance, 6)},
-    }  # fmt: skip
+        "sun_strength": _r(sun_strength),
+        "sun_elevation_deg": _r(elev, 3),
+        "sun_azimuth_deg": _r(azim, 3),
+        "sun_angle_deg": _r(softness, 3),
+        "color_temperature_k": _r(kelvin, 1),
+        "world_strength": _r(world_strength),
+        "environment": {
+            "kind": "photo",
+            "size": list(ENV_SIZE),
+            "strength": _r(env_strength, 6),
+            "key_share": _r(share),
+        },
+        "photo_estimate": {
+            "color_temperature_k": estimate.color_temperature_k,
+            "color": [_r(c) for c in estimate.color],
+            "luminance": _r(estimate.luminance, 6),
+        },
+    }
     return LightSetup(record=record, exposure_ev=ev)
 
 

@@ -112,7 +112,7 @@ def composite(built, passes: dict[str, np.ndarray]) -> np.ndarray:
         with contextlib.suppress(Exception):  # Blender's own view shows the same exposure
             built.scene.view_settings.exposure = built.exposure
     built.lighting["exposure_ev"] = round(float(built.exposure), 5)
-    rgb = rgb * float(2.0 ** built.exposure)
+    rgb = rgb * float(2.0**built.exposure)
     if built.photo_linear is not None:
         alpha = rgba[..., 3:4]
         sc = passes.get("shadow_catcher")

@@ -67,8 +67,9 @@ def _scene_bvh(built, occluder_objects) -> tuple[BVHTree | None, np.ndarray]:
     from .builder import scene_depsgraph, world_triangles
 
     dg = scene_depsgraph(built.scene)
-    groups = [(0, ob) for ob in occluder_objects] + [(k, ob) for k, h in enumerate(built.persons, start=1)
-                                                       for ob in h.objects]  # fmt: skip
+    groups = [(0, ob) for ob in occluder_objects] + [
+        (k, ob) for k, h in enumerate(built.persons, start=1) for ob in h.objects
+    ]
     verts, tris, owners, base = [], [], [], 0
     for owner, ob in groups:
         got = world_triangles(ob, dg)
@@ -114,8 +115,11 @@ def drop_hidden_people(built, occluder_objects, min_fraction: float) -> list[dic
     fractions = visible_fractions(built, occluder_objects)
     keep = [i for i, f in enumerate(fractions) if f >= min_fraction]
     meta = built.person_meta
-    dropped = [{"position": list(meta[i].position), "posture": meta[i].posture,
-                "visible_fraction": round(fractions[i], 4)} for i in range(len(fractions)) if i not in keep]
+    dropped = [
+        {"position": list(meta[i].position), "posture": meta[i].posture, "visible_fraction": round(fractions[i], 4)}
+        for i in range(len(fractions))
+        if i not in keep
+    ]
     for i in range(len(built.persons)):
         if i not in keep:
             built.persons[i].remove()

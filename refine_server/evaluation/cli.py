@@ -25,8 +25,12 @@ __all__ = ["add_parser", "evaluate", "load_real_config", "main", "run"]
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:  # type: ignore[no-untyped-def]
-    p = subparsers.add_parser("evaluate", help="FID/KID of synthetic vs refined vs real crops + detector test",
-                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    p = subparsers.add_parser(
+        "evaluate",
+        help="FID/KID of synthetic vs refined vs real crops + detector test",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     _args(p)
     p.set_defaults(func=run)
     return p
@@ -44,8 +48,12 @@ def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kid-subsets", type=int, default=100)
     p.add_argument("--kid-subset-size", type=int, default=1000)
     p.add_argument("--no-detector", action="store_true")
-    p.add_argument("--detector-extra", action="append", default=[],
-                   help="more rendered datasets used only to train the detectors (refined with --model too)")
+    p.add_argument(
+        "--detector-extra",
+        action="append",
+        default=[],
+        help="more rendered datasets used only to train the detectors (refined with --model too)",
+    )
     p.add_argument("--detector-steps", type=int, default=600)
     p.add_argument("--detector-res", type=int, default=256)
     p.add_argument("--detector-seeds", type=int, nargs="+", default=[0])
@@ -54,8 +62,12 @@ def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="cpu")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (1 is fastest on a busy 2-core box)")
-    p.add_argument("--features", choices=["inception", "pixels"], default="inception",
-                   help="feature network for FID/KID; 'pixels' is a fast stand-in for tests only")
+    p.add_argument(
+        "--features",
+        choices=["inception", "pixels"],
+        default="inception",
+        help="feature network for FID/KID; 'pixels' is a fast stand-in for tests only",
+    )
 
 
 def load_real_config(cfg_path: str | None) -> tuple[list, list, str | None]:
@@ -91,22 +103,27 @@ def _refined_dirs(args: argparse.Namespace, gen: Any, card: Any, out: Path) -> l
     return dirs
 
 
-def _crop_sets(args: argparse.Namespace, gen: Any, card: Any, refined_dirs: list[Path | None], size: int,
-               margin: float, out: Path) -> dict[str, Any]:  # fmt: skip
+def _crop_sets(
+    args: argparse.Namespace, gen: Any, card: Any, refined_dirs: list[Path | None], size: int, margin: float, out: Path
+) -> dict[str, Any]:
     """synthetic / refined / refined_raw crop sets (no real ones), with a sample grid of the refined crops."""
     import torch
 
     from refine_server.training.dataset import CropSet, crops_from_rendered
     from refine_server.training.plots import sample_grid
 
-    syn = CropSet.concat([crops_from_rendered(r, size, margin=margin, max_images=args.max_images)
-                          for r in args.synthetic])  # fmt: skip
+    syn = CropSet.concat(
+        [crops_from_rendered(r, size, margin=margin, max_images=args.max_images) for r in args.synthetic]
+    )
     sets: dict[str, CropSet] = {"synthetic": syn}
     if not all(d is not None for d in refined_dirs):
         return sets
-    sets["refined"] = CropSet.concat([crops_from_rendered(r, size, margin=margin, max_images=args.max_images,
-                                                          image_dir=str(d))
-                                      for r, d in zip(args.synthetic, refined_dirs, strict=True)])  # fmt: skip
+    sets["refined"] = CropSet.concat(
+        [
+            crops_from_rendered(r, size, margin=margin, max_images=args.max_images, image_dir=str(d))
+            for r, d in zip(args.synthetic, refined_dirs, strict=True)
+        ]
+    )
     if card is not None:  # the generator's raw output on the synthetic crops (before reinsertion), for reference
         with torch.no_grad():
             raw = torch.cat([gen(syn.images[i : i + 64].to(args.device)).cpu() for i in range(0, len(syn), 64)])
@@ -158,8 +175,15 @@ def _realism(args: argparse.Namespace, sets: dict[str, Any], inc: Any) -> dict[s
     return realism
 
 
-def _detector(args: argparse.Namespace, gen: Any, card: Any, refined_dirs: list[Path | None], test_src: list,
-              train_src: list, out: Path) -> dict[str, Any]:  # fmt: skip
+def _detector(
+    args: argparse.Namespace,
+    gen: Any,
+    card: Any,
+    refined_dirs: list[Path | None],
+    test_src: list,
+    train_src: list,
+    out: Path,
+) -> dict[str, Any]:
     """Head detectors trained on synthetic / refined / a few real frames, tested on the held-out real frames."""
     from refine_server.refine import refine_dataset
 
@@ -187,8 +211,14 @@ def _detector(args: argparse.Namespace, gen: Any, card: Any, refined_dirs: list[
     if real_train:
         train_sets["real_few"] = real_train
     test = [f for s in test_src for f in frames_from_real(s, res, rule=rule)]
-    det = evaluate_detector(train_sets, test, steps=args.detector_steps, seeds=tuple(args.detector_seeds),
-                            threshold=args.detector_threshold, device=args.device)  # fmt: skip
+    det = evaluate_detector(
+        train_sets,
+        test,
+        steps=args.detector_steps,
+        seeds=tuple(args.detector_seeds),
+        threshold=args.detector_threshold,
+        device=args.device,
+    )
     det["head_rule_check_on_renders"] = rule_check
     return det
 
@@ -198,9 +228,14 @@ def _summary(result: dict[str, Any], seconds: float) -> dict[str, Any]:
     k = result["realism"]["kid"]
     if "synthetic|real" in k and "refined|real" in k:
         a, b = k["synthetic|real"]["mean"], k["refined|real"]["mean"]
-        summary.update({"KID(synthetic,real)": a, "KID(refined,real)": b,
-                        "KID(real,real) floor": k.get("real_a|real_b", {}).get("mean"),
-                        "KID reduction %": 100.0 * (a - b) / a if a > 0 else None})  # fmt: skip
+        summary.update(
+            {
+                "KID(synthetic,real)": a,
+                "KID(refined,real)": b,
+                "KID(real,real) floor": k.get("real_a|real_b", {}).get("mean"),
+                "KID reduction %": 100.0 * (a - b) / a if a > 0 else None,
+            }
+        )
     if "detector" in result and "by_training_set" in result["detector"]:
         for name, r in result["detector"]["by_training_set"].items():
             summary[f"F1 trained on {name}"] = r["f1"]
@@ -226,8 +261,13 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     gen, card = None, None
     if args.model:
         gen, card = load_model(Path(args.model), args.device)
-        result["model"] = {"model_id": card.model_id, "path": str(args.model), "crop_size": card.crop_size,
-                           "margin": card.margin, "sha256": card.sha256}  # fmt: skip
+        result["model"] = {
+            "model_id": card.model_id,
+            "path": str(args.model),
+            "crop_size": card.crop_size,
+            "margin": card.margin,
+            "sha256": card.sha256,
+        }
     size = args.crop_size or (card.crop_size if card else 64)
     margin = args.margin if args.margin is not None else (card.margin if card else 0.15)
     refined_dirs = _refined_dirs(args, gen, card, out)

@@ -47,8 +47,15 @@ def _resize(rgb: np.ndarray, res: int) -> tuple[torch.Tensor, float, float]:
     return t, res / w, res / h
 
 
-def frames_from_rendered(root: str | Path, res: int = 256, *, image_dir: str | Path = "images", rule: str = "outer",
-                         match_frac: float = 0.5, max_images: int | None = None) -> tuple[list[DetFrame], dict]:
+def frames_from_rendered(
+    root: str | Path,
+    res: int = 256,
+    *,
+    image_dir: str | Path = "images",
+    rule: str = "outer",
+    match_frac: float = 0.5,
+    max_images: int | None = None,
+) -> tuple[list[DetFrame], dict]:
     """Frames of a rendered dataset (``image_dir`` may point at refined images of the same ids)."""
     root = Path(root)
     frames, n_ok, n_chk = [], 0, 0
@@ -78,8 +85,9 @@ def frames_from_rendered(root: str | Path, res: int = 256, *, image_dir: str | P
     return frames, {"head_rule": rule, "rule_checked_on": n_chk, "rule_agrees_with_head_2d": n_ok}
 
 
-def frames_from_real(src: RealSource, res: int = 256, *, rule: str = "outer", match_frac: float = 0.5,
-                     mask_overlays: bool = True) -> list[DetFrame]:
+def frames_from_real(
+    src: RealSource, res: int = 256, *, rule: str = "outer", match_frac: float = 0.5, mask_overlays: bool = True
+) -> list[DetFrame]:
     """Frames of a real source with CEPDOF rotated boxes; heads from the box rule; overlays filled if configured."""
     from refine_server.training.dataset import _fill_overlays, load_real_frame
 
@@ -111,8 +119,9 @@ class HeadNet(nn.Module):
         super().__init__()
         self.s2 = nn.Sequential(_cbr(3, w, 2), _cbr(w, w))
         self.s4 = nn.Sequential(_cbr(w, 2 * w, 2), _cbr(2 * w, 2 * w))
-        self.s8 = nn.Sequential(_cbr(2 * w, 4 * w, 2), _cbr(4 * w, 4 * w), _cbr(4 * w, 4 * w, d=2),
-                                _cbr(4 * w, 4 * w, d=4))  # fmt: skip
+        self.s8 = nn.Sequential(
+            _cbr(2 * w, 4 * w, 2), _cbr(4 * w, 4 * w), _cbr(4 * w, 4 * w, d=2), _cbr(4 * w, 4 * w, d=4)
+        )
         self.fuse = nn.Sequential(_cbr(6 * w, 2 * w), nn.Conv2d(2 * w, 1, 1))
         head = cast(nn.Conv2d, self.fuse[-1])
         assert head.bias is not None
@@ -154,8 +163,17 @@ def _augment(x: torch.Tensor, t: torch.Tensor, g: torch.Generator) -> tuple[torc
     return ((x - x.mean((1, 2, 3), keepdim=True)) * c + x.mean((1, 2, 3), keepdim=True) + b).clamp(-1, 1), t
 
 
-def train_detector(frames: list[DetFrame], steps: int = 600, batch: int = 8, lr: float = 2e-3, seed: int = 0,
-                   width: int = 24, sigma: float = 1.5, device: str = "cpu", log: list | None = None) -> HeadNet:
+def train_detector(
+    frames: list[DetFrame],
+    steps: int = 600,
+    batch: int = 8,
+    lr: float = 2e-3,
+    seed: int = 0,
+    width: int = 24,
+    sigma: float = 1.5,
+    device: str = "cpu",
+    log: list | None = None,
+) -> HeadNet:
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
     net = HeadNet(width).to(device)
@@ -220,9 +238,16 @@ def prf(dets: list[tuple[np.ndarray, np.ndarray]], frames: list[DetFrame], thr: 
     return {"precision": P, "recall": R, "f1": F1, "tp": tp, "fp": fp, "fn": fn, "threshold": thr}
 
 
-def evaluate_detector(train_sets: dict[str, list[DetFrame]], test: list[DetFrame], *, steps: int = 600,
-                      seeds: tuple[int, ...] = (0,), threshold: float = 0.3, device: str = "cpu",
-                      batch: int = 8) -> dict[str, Any]:
+def evaluate_detector(
+    train_sets: dict[str, list[DetFrame]],
+    test: list[DetFrame],
+    *,
+    steps: int = 600,
+    seeds: tuple[int, ...] = (0,),
+    threshold: float = 0.3,
+    device: str = "cpu",
+    batch: int = 8,
+) -> dict[str, Any]:
     """Train one detector per (training set, seed), test on ``test``; P/R/F1 at ``threshold`` (primary, fixed
     in advance) and the best F1 over thresholds (an optimistic, test-tuned figure, reported for reference)."""
     results: dict[str, Any] = {}
@@ -236,12 +261,30 @@ def evaluate_detector(train_sets: dict[str, list[DetFrame]], test: list[DetFrame
             fixed = prf(dets, test, threshold)
             sweep = [prf(dets, test, t) for t in np.linspace(0.05, 0.95, 19)]
             best = max(sweep, key=lambda r: r["f1"])
-            runs.append({"seed": seed, "fixed": fixed, "best_f1_over_thresholds": best, "sweep": sweep,
-                         "train_seconds": round(time.time() - t0, 1), "loss_log": log})  # fmt: skip
+            runs.append(
+                {
+                    "seed": seed,
+                    "fixed": fixed,
+                    "best_f1_over_thresholds": best,
+                    "sweep": sweep,
+                    "train_seconds": round(time.time() - t0, 1),
+                    "loss_log": log,
+                }
+            )
         agg = {k: float(np.mean([r["fixed"][k] for r in runs])) for k in ("precision", "recall", "f1")}
         agg.update({f"{k}_std": float(np.std([r["fixed"][k] for r in runs])) for k in ("precision", "recall", "f1")})
         agg["best_f1_over_thresholds"] = float(np.mean([r["best_f1_over_thresholds"]["f1"] for r in runs]))
-        results[name] = {"n_train_frames": len(frames), "n_train_heads": int(sum(len(f.heads) for f in frames)),
-                         **agg, "runs": runs}  # fmt: skip
-    return {"threshold": threshold, "steps": steps, "seeds": list(seeds), "n_test_frames": len(test),
-            "n_test_heads": int(sum(len(f.heads) for f in test)), "by_training_set": results}  # fmt: skip
+        results[name] = {
+            "n_train_frames": len(frames),
+            "n_train_heads": int(sum(len(f.heads) for f in frames)),
+            **agg,
+            "runs": runs,
+        }
+    return {
+        "threshold": threshold,
+        "steps": steps,
+        "seeds": list(seeds),
+        "n_test_frames": len(test),
+        "n_test_heads": int(sum(len(f.heads) for f in test)),
+        "by_training_set": results,
+    }

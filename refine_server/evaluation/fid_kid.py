@@ -45,14 +45,17 @@ def polynomial_mmd2(x: np.ndarray, y: np.ndarray) -> float:
     return float(sxx + syy - 2.0 * kxy.mean())
 
 
-def kid(f1: np.ndarray, f2: np.ndarray, n_subsets: int = 100, subset_size: int = 1000,
-        seed: int = 0) -> dict[str, float]:
+def kid(
+    f1: np.ndarray, f2: np.ndarray, n_subsets: int = 100, subset_size: int = 1000, seed: int = 0
+) -> dict[str, float]:
     """KID mean ± std over ``n_subsets`` random subsets of ``min(subset_size, len(f1), len(f2))`` samples each."""
     f1, f2 = np.asarray(f1, np.float64), np.asarray(f2, np.float64)
     m = int(min(subset_size, len(f1), len(f2)))
     if m < 2:
         raise ValueError("KID needs at least 2 samples per set")
     rng = np.random.default_rng(seed)
-    vals = [polynomial_mmd2(f1[rng.choice(len(f1), m, replace=False)], f2[rng.choice(len(f2), m, replace=False)])
-            for _ in range(n_subsets)]  # fmt: skip
+    vals = [
+        polynomial_mmd2(f1[rng.choice(len(f1), m, replace=False)], f2[rng.choice(len(f2), m, replace=False)])
+        for _ in range(n_subsets)
+    ]
     return {"mean": float(np.mean(vals)), "std": float(np.std(vals)), "subset_size": m, "n_subsets": n_subsets}

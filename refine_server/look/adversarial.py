@@ -29,8 +29,12 @@ def _patch_sampler(frames: Sequence[Frame], size: int, rng: np.random.Generator)
     data = []
     for f in frames:
         h, w = f.mask.shape
-        ok = np.argwhere(f.mask[: h - size, : w - size] & f.mask[size:, size:] & f.mask[: h - size, size:]
-                         & f.mask[size:, : w - size])  # corners inside: the patch is (nearly) inside  # fmt: skip
+        ok = np.argwhere(
+            f.mask[: h - size, : w - size]
+            & f.mask[size:, size:]
+            & f.mask[: h - size, size:]
+            & f.mask[size:, : w - size]
+        )  # corners inside: the patch is (nearly) inside
         if len(ok):
             data.append((torch.from_numpy(f.rgb).permute(2, 0, 1).float() / 127.5 - 1, radius_map(h, w), ok))
     if not data:
@@ -48,9 +52,18 @@ def _patch_sampler(frames: Sequence[Frame], size: int, rng: np.random.Generator)
     return sample
 
 
-def fit_look_adversarial(real: Sequence[Frame], syn: Sequence[Frame], init: LookParams, *, steps: int = 300,
-                         patch: int = 48, batch: int = 16, lr: float = 1e-3, pull: float = 10.0,
-                         seed: int = 0) -> LookParams:  # fmt: skip
+def fit_look_adversarial(
+    real: Sequence[Frame],
+    syn: Sequence[Frame],
+    init: LookParams,
+    *,
+    steps: int = 300,
+    patch: int = 48,
+    batch: int = 16,
+    lr: float = 1e-3,
+    pull: float = 10.0,
+    seed: int = 0,
+) -> LookParams:
     """Adversarially refine ``init`` on patches; returns the new parameters (notes say how it was fitted)."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -76,6 +89,9 @@ def fit_look_adversarial(real: Sequence[Frame], syn: Sequence[Frame], init: Look
         loss_l.backward()
         opt_l.step()
     out = look.to_params()
-    notes = {**init.notes, "method": f"statistics matching, then a patch discriminator ({steps} steps, "
-                                     f"{patch} px patches, L2 pull {pull} toward the statistics fit)"}  # fmt: skip
+    notes = {
+        **init.notes,
+        "method": f"statistics matching, then a patch discriminator ({steps} steps, "
+        f"{patch} px patches, L2 pull {pull} toward the statistics fit)",
+    }
     return out.model_copy(update={"notes": notes})

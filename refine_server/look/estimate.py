@@ -33,11 +33,75 @@ __all__ = [
     "sharpness",
 ]
 
-_IJG_LUMA = np.array([
-    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
-    14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
-    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
-], dtype=np.float64)  # fmt: skip
+_IJG_LUMA = np.array(
+    [
+        16,
+        11,
+        10,
+        16,
+        24,
+        40,
+        51,
+        61,
+        12,
+        12,
+        14,
+        19,
+        26,
+        58,
+        60,
+        55,
+        14,
+        13,
+        16,
+        24,
+        40,
+        57,
+        69,
+        56,
+        14,
+        17,
+        22,
+        29,
+        51,
+        87,
+        80,
+        62,
+        18,
+        22,
+        37,
+        56,
+        68,
+        109,
+        103,
+        77,
+        24,
+        35,
+        55,
+        64,
+        81,
+        104,
+        113,
+        92,
+        49,
+        64,
+        78,
+        87,
+        103,
+        121,
+        120,
+        101,
+        72,
+        92,
+        95,
+        98,
+        112,
+        100,
+        103,
+        99,
+    ],
+    dtype=np.float64,
+)
 _LUMA = np.array([0.299, 0.587, 0.114])
 
 
@@ -89,8 +153,17 @@ class NoiseCurve:
 def _immerkaer(c: np.ndarray) -> np.ndarray:
     """Valid-area response over axes 1, 2 of (n, H, W, ...) of [[1,-2,1],[-2,4,-2],[1,-2,1]] (36 sigma^2 for white
     noise; planes cancel)."""
-    return (c[:, :-2, :-2] - 2 * c[:, :-2, 1:-1] + c[:, :-2, 2:] - 2 * c[:, 1:-1, :-2] + 4 * c[:, 1:-1, 1:-1]
-            - 2 * c[:, 1:-1, 2:] + c[:, 2:, :-2] - 2 * c[:, 2:, 1:-1] + c[:, 2:, 2:])  # fmt: skip
+    return (
+        c[:, :-2, :-2]
+        - 2 * c[:, :-2, 1:-1]
+        + c[:, :-2, 2:]
+        - 2 * c[:, 1:-1, :-2]
+        + 4 * c[:, 1:-1, 1:-1]
+        - 2 * c[:, 1:-1, 2:]
+        + c[:, 2:, :-2]
+        - 2 * c[:, 2:, 1:-1]
+        + c[:, 2:, 2:]
+    )
 
 
 def _blocks(a: np.ndarray, b: int) -> np.ndarray:
@@ -99,8 +172,15 @@ def _blocks(a: np.ndarray, b: int) -> np.ndarray:
     return a[:h, :w].reshape(h // b, b, w // b, b, *rest).swapaxes(1, 2).reshape(h // b, w // b, b * b, *rest)
 
 
-def noise_curve(rgb: np.ndarray, mask: np.ndarray | None = None, block: int = 8, n_bins: int = 8,
-                flat_fraction: float = 0.2, max_blocks: int | None = None, seed: int = 0) -> NoiseCurve:  # fmt: skip
+def noise_curve(
+    rgb: np.ndarray,
+    mask: np.ndarray | None = None,
+    block: int = 8,
+    n_bins: int = 8,
+    flat_fraction: float = 0.2,
+    max_blocks: int | None = None,
+    seed: int = 0,
+) -> NoiseCurve:
     """Estimate per-pixel noise variance vs intensity (averaged over channels) from the flattest blocks.
 
     Flatness is judged on a box-smoothed copy (so the selection is not biased by the noise itself);

@@ -48,8 +48,9 @@ def _chroma(px: np.ndarray) -> np.ndarray:
     return m / m.mean()
 
 
-def fit_colour(real: list[Frame], syn: list[Frame], full: bool = True
-               ) -> tuple[list[list[float]], list[list[float]], dict[str, str]]:  # fmt: skip
+def fit_colour(
+    real: list[Frame], syn: list[Frame], full: bool = True
+) -> tuple[list[list[float]], list[list[float]], dict[str, str]]:
     """(3x3 matrix, tone curves, notes) taking the rendered pixels' statistics to the real ones; ``full=False``:
     white balance only (grey-world gains; identity saturation and tone curve)."""
     pr, ps = _pixels(real), _pixels(syn)
@@ -60,8 +61,10 @@ def fit_colour(real: list[Frame], syn: list[Frame], full: bool = True
         return float(np.std(px - (px @ lum)[:, None]))
 
     if not full:
-        notes = {"colour": f"white balance only: grey-world gains R×{gains[0]:.3f} G×{gains[1]:.3f} "
-                           f"B×{gains[2]:.3f} (tone curve and saturation left as rendered)"}  # fmt: skip
+        notes = {
+            "colour": f"white balance only: grey-world gains R×{gains[0]:.3f} G×{gains[1]:.3f} "
+            f"B×{gains[2]:.3f} (tone curve and saturation left as rendered)"
+        }
         return np.diag(gains).tolist(), LookParams().tone_curves, notes
     sat = float(np.clip(spread(pr) / max(spread(ps), 1e-6), 0.5, 1.5))
     m_sat = sat * np.eye(3) + (1 - sat) * np.outer(np.ones(3), lum)
@@ -73,14 +76,16 @@ def fit_colour(real: list[Frame], syn: list[Frame], full: bool = True
     knots_x = np.linspace(0, 1, CURVE_KNOTS)
     curve = np.interp(knots_x, np.concatenate([[0], src, [1]]), np.concatenate([[0], dst, [1]]))
     curve = np.clip(np.maximum.accumulate(curve), 0, 1)
-    notes = {"colour": f"grey-world gains R×{gains[0]:.3f} G×{gains[1]:.3f} B×{gains[2]:.3f}, saturation ×{sat:.2f}, "
-                       "luminance quantile tone curve (statistics matching)"}  # fmt: skip
+    notes = {
+        "colour": f"grey-world gains R×{gains[0]:.3f} G×{gains[1]:.3f} B×{gains[2]:.3f}, saturation ×{sat:.2f}, "
+        "luminance quantile tone curve (statistics matching)"
+    }
     return matrix.tolist(), [curve.tolist()] * 3, notes
 
 
-def fit_vignetting(real: list[Frame], syn: list[Frame], params: LookParams, shrink: float = 0.5
-                   ) -> tuple[float, float]:  # fmt: skip
+def fit_vignetting(real: list[Frame], syn: list[Frame], params: LookParams, shrink: float = 0.5) -> tuple[float, float]:
     """k2, k4 from the ratio of radial luminance profiles (real / rendered after colour), shrunk toward 0."""
+
     def prof(frames: list[Frame], colour: bool) -> np.ndarray:
         ps = []
         for f in frames:
@@ -154,8 +159,9 @@ def fit_noise(real: list[Frame], syn: list[Frame], params: LookParams, rounds: i
     return a, b
 
 
-def fit_look(real: list[Frame], syn: list[Frame], *, colour: str = "wb", vignetting: bool = False,
-             max_syn: int = 4) -> LookParams:  # fmt: skip
+def fit_look(
+    real: list[Frame], syn: list[Frame], *, colour: str = "wb", vignetting: bool = False, max_syn: int = 4
+) -> LookParams:
     """Statistics-matching fit of every look stage; ``syn`` = rendered frames of the same size.
 
     ``colour="wb"`` (default) fits the white balance only; ``"full"`` adds saturation and a luminance tone curve.
@@ -179,8 +185,12 @@ def fit_look(real: list[Frame], syn: list[Frame], *, colour: str = "wb", vignett
     # JPEG and noise interact (noise dilutes blockiness, JPEG removes noise): refit each with the other in place
     p = p.model_copy(update={"jpeg_quality": fit_jpeg(real, few, p.model_copy(update={"noise_a": a, "noise_b": b}))})
     a, b = fit_noise(real, few, p)
-    notes = {**notes, "vignetting": "radial luminance profile ratio, shrunk 50 %" if vignetting else "off",
-             "jpeg": "blockiness matching at the working size", "blur": "edge sharpness matching",
-             "noise": "Immerkær flat-block noise curve, closed-loop matched",
-             "method": "statistics matching"}  # fmt: skip
+    notes = {
+        **notes,
+        "vignetting": "radial luminance profile ratio, shrunk 50 %" if vignetting else "off",
+        "jpeg": "blockiness matching at the working size",
+        "blur": "edge sharpness matching",
+        "noise": "Immerkær flat-block noise curve, closed-loop matched",
+        "method": "statistics matching",
+    }
     return p.model_copy(update={"noise_a": a, "noise_b": b, "notes": notes})

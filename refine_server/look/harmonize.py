@@ -30,8 +30,9 @@ def _blur_to(region: np.ndarray, region_mask: np.ndarray, target: float) -> floa
     return float(_BLUR_STEPS[int(np.argmin(vals))])
 
 
-def harmonize_params(rgb: np.ndarray, person: np.ndarray, strength: float = 1.0, seed: int = 0,
-                     boxes: list[Box] | None = None) -> LookParams:  # fmt: skip
+def harmonize_params(
+    rgb: np.ndarray, person: np.ndarray, strength: float = 1.0, seed: int = 0, boxes: list[Box] | None = None
+) -> LookParams:
     """Look parameters for the person pixels of ``rgb`` (bool mask ``person``; ``boxes`` around the people) from
     the background's statistics: grey-world colour gains (to the power ``strength``), the background's noise
     (renders are near noise-free), the blur that matches the background's edge sharpness on the largest person,
@@ -51,13 +52,26 @@ def harmonize_params(rgb: np.ndarray, person: np.ndarray, strength: float = 1.0,
     if block_bg > 1.05 and region_mask.any():
         blocks = [est.blockiness(jpeg_roundtrip(region, j), region_mask) for j in _JPEG_STEPS]
         q = int(_JPEG_STEPS[int(np.argmin([abs(v - block_bg) for v in blocks]))])
-    return LookParams(color_matrix=np.diag(gains).tolist(), blur_sigma=blur, noise_a=min(a, 0.05),
-                      noise_b=min(b, 0.01), jpeg_quality=q, fitted_at=int(max(rgb.shape[:2])),
-                      notes={"method": "harmonization: background statistics of this photo"})  # fmt: skip
+    return LookParams(
+        color_matrix=np.diag(gains).tolist(),
+        blur_sigma=blur,
+        noise_a=min(a, 0.05),
+        noise_b=min(b, 0.01),
+        jpeg_quality=q,
+        fitted_at=int(max(rgb.shape[:2])),
+        notes={"method": "harmonization: background statistics of this photo"},
+    )
 
 
-def person_look(rgb: np.ndarray, person: np.ndarray, mode: str, fitted: LookParams | None, seed: int,
-                boxes: list[Box] | None = None, strength: float = 1.0) -> np.ndarray:  # fmt: skip
+def person_look(
+    rgb: np.ndarray,
+    person: np.ndarray,
+    mode: str,
+    fitted: LookParams | None,
+    seed: int,
+    boxes: list[Box] | None = None,
+    strength: float = 1.0,
+) -> np.ndarray:
     """The person-scope look: ``harmonize`` (photo statistics), ``fitted`` (the model's look), ``both`` (fitted
     colour/tone/vignetting, then the photo's blur/noise/JPEG) or ``off``. Background pixels stay bit-identical."""
     if mode == "off" or not person.any() or (mode == "fitted" and fitted is None):

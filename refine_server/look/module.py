@@ -21,8 +21,16 @@ from torch import nn
 
 from .params import LookParams
 
-__all__ = ["Box", "CameraLook", "apply_look", "colour_tone_numpy", "gaussian_blur", "jpeg_roundtrip", "mask_box",
-           "radius_map"]
+__all__ = [
+    "Box",
+    "CameraLook",
+    "apply_look",
+    "colour_tone_numpy",
+    "gaussian_blur",
+    "jpeg_roundtrip",
+    "mask_box",
+    "radius_map",
+]
 
 
 def _interp_curve(x: torch.Tensor, knots: torch.Tensor) -> torch.Tensor:
@@ -108,8 +116,13 @@ class CameraLook(nn.Module):
         c = torch.cat([self.curve_start, self.curve_start + torch.cumsum(self.curve_log_steps.exp(), dim=1)], 1)
         return c.clamp(0, 1)
 
-    def forward(self, x: torch.Tensor, radius: torch.Tensor | None = None, noise: bool = True,
-                generator: torch.Generator | None = None) -> torch.Tensor:  # fmt: skip
+    def forward(
+        self,
+        x: torch.Tensor,
+        radius: torch.Tensor | None = None,
+        noise: bool = True,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
         """``x`` (N, 3, H, W) in [-1, 1] → same range; ``radius`` (H, W) enables vignetting."""
         y = gaussian_blur(colour_tone((x + 1) / 2, self.matrix, self.curves()), self.log_blur.exp())
         if radius is not None:
@@ -124,12 +137,18 @@ class CameraLook(nn.Module):
 
     def to_params(self) -> LookParams:
         with torch.no_grad():
-            return LookParams(color_matrix=self.matrix.tolist(), tone_curves=self.curves().tolist(),
-                              vignetting=tuple(self.vignetting.tolist()), circle_radius=self.circle_radius,
-                              blur_sigma=float(self.log_blur.exp()) if float(self.log_blur.exp()) >= 0.05 else 0.0,
-                              noise_a=min(_tiny0(float(self.log_noise_ab[0].exp())), 0.05),
-                              noise_b=min(_tiny0(float(self.log_noise_ab[1].exp())), 0.01),
-                              jpeg_quality=self.jpeg_quality, fitted_at=self.fitted_at, notes=self.notes)  # fmt: skip
+            return LookParams(
+                color_matrix=self.matrix.tolist(),
+                tone_curves=self.curves().tolist(),
+                vignetting=tuple(self.vignetting.tolist()),
+                circle_radius=self.circle_radius,
+                blur_sigma=float(self.log_blur.exp()) if float(self.log_blur.exp()) >= 0.05 else 0.0,
+                noise_a=min(_tiny0(float(self.log_noise_ab[0].exp())), 0.05),
+                noise_b=min(_tiny0(float(self.log_noise_ab[1].exp())), 0.01),
+                jpeg_quality=self.jpeg_quality,
+                fitted_at=self.fitted_at,
+                notes=self.notes,
+            )
 
 
 @functools.lru_cache(maxsize=16)
@@ -182,8 +201,9 @@ def mask_box(mask: np.ndarray) -> Box:
 
 
 @functools.lru_cache(maxsize=64)
-def _pil_tables(matrix: tuple[tuple[float, ...], ...], curves: tuple[tuple[float, ...], ...]
-                ) -> tuple[tuple[float, ...] | None, list[int] | None]:  # fmt: skip
+def _pil_tables(
+    matrix: tuple[tuple[float, ...], ...], curves: tuple[tuple[float, ...], ...]
+) -> tuple[tuple[float, ...] | None, list[int] | None]:
     """(PIL 12-value colour matrix or None for identity, 768-entry tone table or None for identity)."""
     m = np.asarray(matrix, np.float64)
     mat = None if np.allclose(m, np.eye(3)) else tuple(float(v) for row in m for v in (*row, 0.0))
@@ -201,8 +221,7 @@ def _colour_tone_pil(im: Image.Image, params: LookParams) -> Image.Image:
     return im.point(table) if table is not None else im
 
 
-def _look_region(rgb: np.ndarray, params: LookParams, seed: int, ys: slice, xs: slice, vignetting: bool
-                 ) -> np.ndarray:  # fmt: skip
+def _look_region(rgb: np.ndarray, params: LookParams, seed: int, ys: slice, xs: slice, vignetting: bool) -> np.ndarray:
     h, w = rgb.shape[:2]
     im = _colour_tone_pil(Image.fromarray(np.ascontiguousarray(rgb[ys, xs])), params)
     if params.blur_sigma >= 0.05:
@@ -221,8 +240,14 @@ def _look_region(rgb: np.ndarray, params: LookParams, seed: int, ys: slice, xs: 
     return jpeg_roundtrip(out, params.jpeg_quality) if params.jpeg_quality else out
 
 
-def apply_look(rgb: np.ndarray, params: LookParams, seed: int = 0, mask: np.ndarray | None = None,
-               vignetting: bool = True, boxes: list[Box] | None = None) -> np.ndarray:  # fmt: skip
+def apply_look(
+    rgb: np.ndarray,
+    params: LookParams,
+    seed: int = 0,
+    mask: np.ndarray | None = None,
+    vignetting: bool = True,
+    boxes: list[Box] | None = None,
+) -> np.ndarray:
     """The look on a uint8 (H, W, 3) frame; with ``mask`` (H, W) only those pixels change (others bit-identical).
 
     The stages of ``CameraLook`` in 8-bit PIL/numpy for speed (colour matrix and tone-curve tables, PIL's Gaussian

@@ -28,8 +28,9 @@ class LookParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    color_matrix: list[list[float]] = Field(default_factory=lambda: [r[:] for r in IDENTITY_MATRIX],
-                                            description="3x3, out = M @ rgb")  # fmt: skip
+    color_matrix: list[list[float]] = Field(
+        default_factory=lambda: [r[:] for r in IDENTITY_MATRIX], description="3x3, out = M @ rgb"
+    )
     tone_curves: list[list[float]] = Field(
         default_factory=lambda: [_identity_curve() for _ in range(3)],
         description=f"per channel R, G, B: {CURVE_KNOTS} output values at inputs 0, 1/16, ..., 1 (non-decreasing)",
@@ -78,7 +79,9 @@ class LookParams(BaseModel):
         corner = 1 + k2 + k4
         jpeg = f"JPEG q ≈ {self.jpeg_quality}" if self.jpeg_quality else "no JPEG"
         at = f" (fitted at {self.fitted_at} px frames)" if self.fitted_at else ""
-        return (f"noise σ ≈ {255 * self.noise_sigma(0.5):.1f}/255 at mid-grey ({255 * self.noise_sigma(0.1):.1f}/255 "
-                f"at 10 % grey), {jpeg}, white-balance gains at mid-grey R×{g[0]:.3f} G×{g[1]:.3f} B×{g[2]:.3f}, "
-                f"PSF blur σ ≈ {self.blur_sigma:.2f} px, vignetting {100 * (corner - 1):+.0f} % at the image "
-                f"circle's edge{at}")  # fmt: skip
+        return (
+            f"noise σ ≈ {255 * self.noise_sigma(0.5):.1f}/255 at mid-grey ({255 * self.noise_sigma(0.1):.1f}/255 "
+            f"at 10 % grey), {jpeg}, white-balance gains at mid-grey R×{g[0]:.3f} G×{g[1]:.3f} B×{g[2]:.3f}, "
+            f"PSF blur σ ≈ {self.blur_sigma:.2f} px, vignetting {100 * (corner - 1):+.0f} % at the image "
+            f"circle's edge{at}"
+        )

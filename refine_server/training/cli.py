@@ -28,30 +28,60 @@ __all__ = ["add_parser", "main", "run"]
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:  # type: ignore[no-untyped-def]
-    p = subparsers.add_parser("train", help="train a refiner (CycleGAN family / SimGAN) on person crops",
-                              description=__doc__)  # fmt: skip
+    p = subparsers.add_parser(
+        "train", help="train a refiner (CycleGAN family / SimGAN) on person crops", description=__doc__
+    )
     _args(p)
     p.set_defaults(func=run)
     return p
 
 
 def _args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", default=None, help="training config JSON (refine_server.training.config); "
-                   "optional with --real-frames")  # fmt: skip
-    p.add_argument("--real-frames", action="append", default=[], metavar="PATH",
-                   help="folder or file of unlabeled frames and/or videos of the target camera (repeatable)")
-    p.add_argument("--synthetic", action="append", default=[], metavar="DIR",
-                   help="rendered dataset folder to fit the look against (repeatable; adds to data.synthetic)")
+    p.add_argument(
+        "--config",
+        default=None,
+        help="training config JSON (refine_server.training.config); optional with --real-frames",
+    )
+    p.add_argument(
+        "--real-frames",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="folder or file of unlabeled frames and/or videos of the target camera (repeatable)",
+    )
+    p.add_argument(
+        "--synthetic",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="rendered dataset folder to fit the look against (repeatable; adds to data.synthetic)",
+    )
     p.add_argument("--exclude", action="append", default=[], help="skip footage whose file name contains this")
-    p.add_argument("--overlay", action="append", default=[], metavar="X0,Y0,X1,Y1",
-                   help="burnt-in overlay (timestamp) rectangle in footage pixels, masked out (repeatable)")
+    p.add_argument(
+        "--overlay",
+        action="append",
+        default=[],
+        metavar="X0,Y0,X1,Y1",
+        help="burnt-in overlay (timestamp) rectangle in footage pixels, masked out (repeatable)",
+    )
     p.add_argument("--resize-to", type=int, default=None, help="working size (longer side, px; default 512)")
-    p.add_argument("--photo-look", choices=["harmonize", "fitted", "both", "off"], default=None,
-                   help="the look over real-photo backgrounds (default harmonize)")
-    p.add_argument("--look-fit", choices=["stats", "adversarial"], default=None,
-                   help="how the look is fitted: statistics matching (default) or that plus a patch discriminator")
-    p.add_argument("--init-model", default=None, help="generator kept when there are no labelled real people "
-                   "(default: the bundled default model)")  # fmt: skip
+    p.add_argument(
+        "--photo-look",
+        choices=["harmonize", "fitted", "both", "off"],
+        default=None,
+        help="the look over real-photo backgrounds (default harmonize)",
+    )
+    p.add_argument(
+        "--look-fit",
+        choices=["stats", "adversarial"],
+        default=None,
+        help="how the look is fitted: statistics matching (default) or that plus a patch discriminator",
+    )
+    p.add_argument(
+        "--init-model",
+        default=None,
+        help="generator kept when there are no labelled real people (default: the bundled default model)",
+    )
     p.add_argument("--resume", action="store_true", help="continue from OUT_DIR/checkpoints/last.pt if present")
     p.add_argument("--steps", type=int, default=None, help="override the number of adversarial steps")
     p.add_argument("--pretrain-steps", type=int, default=None)
@@ -59,8 +89,9 @@ def _args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default=None, help="auto | cpu | cuda")
     p.add_argument("--max-minutes", type=float, default=None, help="stop (and checkpoint) after this wall time")
     p.add_argument("--export", default=None, help="also write the generator model (safetensors + card) here")
-    p.add_argument("--metrics-from", default=None,
-                   help="an `evaluate` report.json whose FID/KID go into the exported model card")  # fmt: skip
+    p.add_argument(
+        "--metrics-from", default=None, help="an `evaluate` report.json whose FID/KID go into the exported model card"
+    )
     p.add_argument("--no-progress", action="store_true")
 
 
@@ -114,8 +145,12 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
         upd["exclude"] = [*rf.exclude, *args.exclude]
     if args.overlay:
         upd["overlays"] = [*rf.overlays, *(_parse_overlay(o) for o in args.overlay)]
-    for key, val in (("resize_to", args.resize_to), ("photo_mode", args.photo_look), ("init_model", args.init_model),
-                     ("fit", args.look_fit)):
+    for key, val in (
+        ("resize_to", args.resize_to),
+        ("photo_mode", args.photo_look),
+        ("init_model", args.init_model),
+        ("fit", args.look_fit),
+    ):
         if val is not None:
             upd[key] = val
     if upd or cfg.real_frames:

@@ -42,8 +42,9 @@ class RealFramesConfig(_Strict):
     video_every_s: float = Field(2.0, gt=0.0, le=3600.0)
     max_frames: int = Field(200, ge=1, le=100_000)
     photo_mode: Literal["harmonize", "fitted", "both", "off"] = "harmonize"
-    fit: Literal["stats", "adversarial"] = Field("stats", description="statistics matching, or that followed by "
-                                                 "a small patch discriminator")  # fmt: skip
+    fit: Literal["stats", "adversarial"] = Field(
+        "stats", description="statistics matching, or that followed by a small patch discriminator"
+    )
     adversarial_steps: int = Field(300, ge=1, le=100_000)
     colour: Literal["wb", "full"] = Field("wb", description="white balance only, or + saturation and tone curve")
     vignetting: bool = Field(False, description="fit radial vignetting (needs many frames: content-driven)")
@@ -57,9 +58,11 @@ class TrainConfig(_Strict):
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     threads: int | None = None
     generator: dict[str, Any] = Field(
-        default_factory=lambda: {"architecture": "resnet",
-                                 "hyperparameters": {"ngf": 16, "n_blocks": 4, "n_down": 2, "skip": True}}
-    )  # fmt: skip
+        default_factory=lambda: {
+            "architecture": "resnet",
+            "hyperparameters": {"ngf": 16, "n_blocks": 4, "n_down": 2, "skip": True},
+        }
+    )
     discriminator: dict[str, Any] = Field(default_factory=lambda: {"ndf": 32, "n_layers": 3, "norm": "instance"})
     batch_size: int = Field(4, ge=1)
     steps: int = Field(2000, ge=0, description="adversarial iterations (one G and one D update each)")
@@ -73,7 +76,8 @@ class TrainConfig(_Strict):
     lambda_cycle: float = 10.0
     lambda_identity: float = 5.0
     lambda_disc_feature: float | None = Field(
-        None, description="D^S discriminator-feature cycle loss; default 1 for method cyclegan_ds, 0 for old mode")
+        None, description="D^S discriminator-feature cycle loss; default 1 for method cyclegan_ds, 0 for old mode"
+    )
     disc_feature_layers: list[int] = Field(default_factory=lambda: [1, 2, 3, 4])
     lambda_self_reg: float = 1.0
     self_reg_per_channel: bool = True
@@ -115,6 +119,7 @@ class TrainConfig(_Strict):
         if self.lambda_disc_feature is None:
             self.lambda_disc_feature = 1.0 if explicit and self.method == "cyclegan_ds" else 0.0
         return self
+
     # ---- end of training method block ----------------------------------------------------------------------------
 
     def resolve(self, p: str) -> Path:

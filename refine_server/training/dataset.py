@@ -72,8 +72,9 @@ class CropSet:
         sets = [s for s in sets if len(s)]
         if not sets:
             raise ValueError("no crops")
-        return CropSet(torch.cat([s.images for s in sets]), torch.cat([s.masks for s in sets]),
-                       [m for s in sets for m in s.meta])  # fmt: skip
+        return CropSet(
+            torch.cat([s.images for s in sets]), torch.cat([s.masks for s in sets]), [m for s in sets for m in s.meta]
+        )
 
     def subset(self, idx: list[int] | torch.Tensor) -> CropSet:
         idx_t = torch.as_tensor(idx, dtype=torch.long)
@@ -174,11 +175,16 @@ def load_real_source(d: dict[str, Any], base: Path | None = None) -> RealSource:
     ann = _p(d["annotations"])
     root = _p(d["image_root"]) if d.get("image_root") else ann.parent
     return RealSource(
-        annotations=ann, image_root=root, name=d.get("name", ann.stem), overlays=list(d.get("overlays", [])),
-        overlay_mode=d.get("overlay_mode", "fill"), cameras=d.get("cameras"),
-        exclude_cameras=list(d.get("exclude_cameras", [])), head_box_size=float(d.get("head_box_size", 0.0)),
+        annotations=ann,
+        image_root=root,
+        name=d.get("name", ann.stem),
+        overlays=list(d.get("overlays", [])),
+        overlay_mode=d.get("overlay_mode", "fill"),
+        cameras=d.get("cameras"),
+        exclude_cameras=list(d.get("exclude_cameras", [])),
+        head_box_size=float(d.get("head_box_size", 0.0)),
         resize_to=d.get("resize_to"),
-    )  # fmt: skip
+    )
 
 
 def rotated_box_mask(box: tuple[float, ...] | list[float], shape: tuple[int, int]) -> np.ndarray:
@@ -201,8 +207,9 @@ def rotated_box_mask(box: tuple[float, ...] | list[float], shape: tuple[int, int
     return out
 
 
-def head_from_rotated_box(box: list[float] | tuple[float, ...], image_center: tuple[float, float],
-                          rule: str = "outer") -> tuple[float, float]:
+def head_from_rotated_box(
+    box: list[float] | tuple[float, ...], image_center: tuple[float, float], rule: str = "outer"
+) -> tuple[float, float]:
     """Approximate head point of a person annotated only with a rotated box: an end of the box's long axis.
 
     ``rule="outer"`` (default) takes the end *farther* from the fisheye centre: for a ceiling camera the head is
@@ -248,8 +255,9 @@ def _touches(spec: CropSpec, overlays: list[list[float]]) -> bool:
     return any(lo[0] < x1 and hi[0] > x0 and lo[1] < y1 and hi[1] > y0 for x0, y0, x1, y1 in overlays)
 
 
-def load_real_frame(src: RealSource, rec: dict[str, Any], boxes: list[list[float]]
-                    ) -> tuple[np.ndarray, list[list[float]], list[list[float]]] | None:
+def load_real_frame(
+    src: RealSource, rec: dict[str, Any], boxes: list[list[float]]
+) -> tuple[np.ndarray, list[list[float]], list[list[float]]] | None:
     """(RGB uint8, boxes, overlays) of one real frame, resized to ``src.resize_to`` (antialiased) if set."""
     path = Path(src.image_root) / rec["file_name"]
     if not path.is_file():
@@ -331,14 +339,28 @@ def crops_from_real(
             variants = [s0]
             for _ in range(jitter):
                 dx, dy = rng.normal(0.0, jitter_shift, 2) * s0.size
-                variants.append(CropSpec(s0.instance_id, (s0.center[0] + dx, s0.center[1] + dy),
-                                         s0.angle_deg + float(rng.uniform(-jitter_angle, jitter_angle)),
-                                         s0.size * float(rng.uniform(*jitter_scale))))  # fmt: skip
+                variants.append(
+                    CropSpec(
+                        s0.instance_id,
+                        (s0.center[0] + dx, s0.center[1] + dy),
+                        s0.angle_deg + float(rng.uniform(-jitter_angle, jitter_angle)),
+                        s0.size * float(rng.uniform(*jitter_scale)),
+                    )
+                )
             for k, s in enumerate(variants):
                 specs.append(s)
                 masks_np.append(bm)
-                metas.append({"source": src.name, "image_id": str(rec["id"]), "camera": rec.get("camera", src.name),
-                              "kind": "real", "box": list(b), "jitter": k, "spec": s.to_dict()})  # fmt: skip
+                metas.append(
+                    {
+                        "source": src.name,
+                        "image_id": str(rec["id"]),
+                        "camera": rec.get("camera", src.name),
+                        "kind": "real",
+                        "box": list(b),
+                        "jitter": k,
+                        "spec": s.to_dict(),
+                    }
+                )
         if not specs:
             continue
         images.append(extract_crops(t, specs, size))
@@ -395,9 +417,15 @@ def _video_frames(path: Path, every_s: float, max_frames: int) -> list[np.ndarra
     return frames
 
 
-def load_footage(paths: list[str | Path], resize_to: int = 512, overlays: list[list[float]] | None = None,
-                 exclude: list[str] | None = None, video_every_s: float = 2.0, max_frames: int = 200,
-                 progress: bool = True) -> list[FootageFrame]:  # fmt: skip
+def load_footage(
+    paths: list[str | Path],
+    resize_to: int = 512,
+    overlays: list[list[float]] | None = None,
+    exclude: list[str] | None = None,
+    video_every_s: float = 2.0,
+    max_frames: int = 200,
+    progress: bool = True,
+) -> list[FootageFrame]:
     """Frames (stills and/or video, one frame every ``video_every_s``) resized so the longer side is ``resize_to``
     (antialiased), with the fisheye image circle and ``overlays`` ([x0, y0, x1, y1] in source pixels) masked."""
     from tqdm import tqdm

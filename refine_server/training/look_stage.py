@@ -27,8 +27,10 @@ def fit_look_stage(cfg: TrainConfig, rf: RealFramesConfig, progress: bool = True
     syn = [f for f in rendered_frames(roots, rf.resize_to) if f.mask.any()]
     if not syn:
         raise ValueError("no rendered frames to fit the look against: set data.synthetic or pass --synthetic")
-    print(f"[train] fitting the camera look: {len(real)} real frames, {len(syn)} rendered frames at "
-          f"{rf.resize_to} px", file=sys.stderr)  # fmt: skip
+    print(
+        f"[train] fitting the camera look: {len(real)} real frames, {len(syn)} rendered frames at {rf.resize_to} px",
+        file=sys.stderr,
+    )
     params = fit_look(cast(list[Frame], real), cast(list[Frame], syn), colour=rf.colour, vignetting=rf.vignetting)
     if rf.fit == "adversarial":
         from refine_server.look.adversarial import fit_look_adversarial
@@ -37,11 +39,17 @@ def fit_look_stage(cfg: TrainConfig, rf: RealFramesConfig, progress: bool = True
     qualities = sorted({f.jpeg_quality for f in real if f.jpeg_quality})
     notes = dict(params.notes)
     if qualities:
-        notes["source_jpeg"] = (f"footage files are JPEG q ≈ {', '.join(map(str, qualities))} at their native size "
-                                "(from their quantisation tables); the look's JPEG is what remains at the working size")
+        notes["source_jpeg"] = (
+            f"footage files are JPEG q ≈ {', '.join(map(str, qualities))} at their native size "
+            "(from their quantisation tables); the look's JPEG is what remains at the working size"
+        )
     params = params.model_copy(update={"notes": notes})
-    fitted_on = {"real_frames": [f.source for f in real], "rendered_frames": len(syn), "resize_to": rf.resize_to,
-                 "excluded": rf.exclude}  # fmt: skip
+    fitted_on = {
+        "real_frames": [f.source for f in real],
+        "rendered_frames": len(syn),
+        "resize_to": rf.resize_to,
+        "excluded": rf.exclude,
+    }
     return LookSpec(params=params, photo_mode=rf.photo_mode, description=params.describe(), fitted_on=fitted_on)
 
 

@@ -35,8 +35,9 @@ def lsgan_loss(logits: torch.Tensor, target_real: bool, mask: torch.Tensor | Non
     return (err * w).sum() / w.sum()
 
 
-def disc_feature_cycle_loss(feats_x: list[torch.Tensor], feats_rec: list[torch.Tensor],
-                            layers: list[int] | None = None) -> torch.Tensor:
+def disc_feature_cycle_loss(
+    feats_x: list[torch.Tensor], feats_rec: list[torch.Tensor], layers: list[int] | None = None
+) -> torch.Tensor:
     """Σ_j mean ||d_j(x) - d_j(F(G(x)))||² over the chosen layers (1-based, as in Table 3.2's "1, 2, 3, 4")."""
     idx = range(len(feats_x)) if not layers else [j - 1 for j in layers if 0 < j <= len(feats_x)]
     total = feats_x[0].new_zeros(())
@@ -45,8 +46,9 @@ def disc_feature_cycle_loss(feats_x: list[torch.Tensor], feats_rec: list[torch.T
     return total
 
 
-def self_regularization(refined: torch.Tensor, synthetic: torch.Tensor, per_channel: bool = True,
-                        mask: torch.Tensor | None = None) -> torch.Tensor:
+def self_regularization(
+    refined: torch.Tensor, synthetic: torch.Tensor, per_channel: bool = True, mask: torch.Tensor | None = None
+) -> torch.Tensor:
     """SimGAN's ||ψ(x̃) - ψ(x)||₁ with ψ = identity per channel (``per_channel``) or the channel mean."""
     if per_channel:
         d = (refined - synthetic).abs()

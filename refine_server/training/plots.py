@@ -11,16 +11,27 @@ from PIL import Image, ImageDraw
 
 __all__ = ["bar_chart_png", "line_plot_png", "sample_grid"]
 
-PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
-           (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]  # fmt: skip
+PALETTE = [
+    (31, 119, 180),
+    (255, 127, 14),
+    (44, 160, 44),
+    (214, 39, 40),
+    (148, 103, 189),
+    (140, 86, 75),
+    (227, 119, 194),
+    (127, 127, 127),
+    (188, 189, 34),
+    (23, 190, 207),
+]
 
 
 def _to_u8(x: torch.Tensor) -> np.ndarray:
     return ((x.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(1, 2, 0).numpy()
 
 
-def sample_grid(synthetic: torch.Tensor, refined: torch.Tensor, path: str | Path, diff_gain: float = 4.0,
-                upscale: int = 2) -> Path:
+def sample_grid(
+    synthetic: torch.Tensor, refined: torch.Tensor, path: str | Path, diff_gain: float = 4.0, upscale: int = 2
+) -> Path:
     """Rows of ``synthetic | refined | |difference| × gain`` (crops in [-1, 1]); written to ``path``."""
     n, _, s, _ = synthetic.shape
     S = s * upscale
@@ -48,8 +59,14 @@ def _ema(v: list[float], a: float = 0.9) -> list[float]:
     return out
 
 
-def line_plot_png(series: dict[str, tuple[list[float], list[float]]], path: str | Path, title: str = "",
-                  log_y: bool = False, smooth: float = 0.0, size: tuple[int, int] = (900, 480)) -> Path:
+def line_plot_png(
+    series: dict[str, tuple[list[float], list[float]]],
+    path: str | Path,
+    title: str = "",
+    log_y: bool = False,
+    smooth: float = 0.0,
+    size: tuple[int, int] = (900, 480),
+) -> Path:
     """One panel of named (x, y) series with axes, ticks and a legend."""
     W, H = size
     L, R, T, B = 70, 190, 30, 40
@@ -81,7 +98,7 @@ def line_plot_png(series: dict[str, tuple[list[float], list[float]]], path: str 
         yv = y0 + (y1 - y0) * k / 4
         yy = T + (1 - k / 4) * (H - T - B)
         d.line([(L - 4, yy), (L, yy)], fill=(0, 0, 0))
-        d.text((4, yy - 6), f"{10 ** yv:.3g}" if log_y else f"{yv:.3g}", fill=(0, 0, 0))
+        d.text((4, yy - 6), f"{10**yv:.3g}" if log_y else f"{yv:.3g}", fill=(0, 0, 0))
         xv = x0 + (x1 - x0) * k / 4
         xx = L + k / 4 * (W - L - R)
         d.line([(xx, H - B), (xx, H - B + 4)], fill=(0, 0, 0))
@@ -101,8 +118,13 @@ def line_plot_png(series: dict[str, tuple[list[float], list[float]]], path: str 
     return path
 
 
-def bar_chart_png(values: dict[str, float], errors: dict[str, float] | None, path: str | Path, title: str = "",
-                  size: tuple[int, int] = (700, 380)) -> Path:
+def bar_chart_png(
+    values: dict[str, float],
+    errors: dict[str, float] | None,
+    path: str | Path,
+    title: str = "",
+    size: tuple[int, int] = (700, 380),
+) -> Path:
     """Vertical bars with optional ± error whiskers."""
     W, H = size
     L, R, T, B = 70, 20, 30, 70

@@ -40,19 +40,32 @@ def pick_device(name: str) -> torch.device:
 def load_datasets(cfg: TrainConfig) -> tuple[CropSet, CropSet]:
     """(synthetic crops, real crops) as configured."""
     dc = cfg.data
-    syn = [crops_from_rendered(cfg.resolve(p), dc.crop_size, margin=dc.margin, min_size=dc.min_size,
-                               max_images=dc.max_synthetic_images) for p in dc.synthetic]  # fmt: skip
+    syn = [
+        crops_from_rendered(
+            cfg.resolve(p), dc.crop_size, margin=dc.margin, min_size=dc.min_size, max_images=dc.max_synthetic_images
+        )
+        for p in dc.synthetic
+    ]
     real = []
     for i, r in enumerate(dc.real):
         src = load_real_source(r, base=Path(cfg.config_dir) if cfg.config_dir else None)
-        real.append(crops_from_real(src, dc.crop_size, margin=dc.margin, min_size=dc.min_size,
-                                    jitter=dc.real_jitter, seed=cfg.seed + i))  # fmt: skip
+        real.append(
+            crops_from_real(
+                src, dc.crop_size, margin=dc.margin, min_size=dc.min_size, jitter=dc.real_jitter, seed=cfg.seed + i
+            )
+        )
     return CropSet.concat(syn), CropSet.concat(real)
 
 
 class Trainer:
-    def __init__(self, cfg: TrainConfig, synthetic: CropSet, real: CropSet, device: torch.device | None = None,
-                 look: nn.Module | None = None):
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        synthetic: CropSet,
+        real: CropSet,
+        device: torch.device | None = None,
+        look: nn.Module | None = None,
+    ):
         """``look``: a frozen module applied to G's output (BCHW in [-1, 1]) before every real-vs-refined loss."""
         if len(synthetic) == 0 or len(real) == 0:
             raise ValueError(f"need synthetic and real crops (got {len(synthetic)} and {len(real)})")
@@ -65,8 +78,9 @@ class Trainer:
         self.rng = torch.Generator().manual_seed(cfg.seed)
         self.objective = build_objective(cfg, self.device, self.rng, look)
         self.arch, self.ghp = self.objective.arch, self.objective.ghp
-        self.sched = [torch.optim.lr_scheduler.LambdaLR(o, self._lr_factor)
-                      for o in self.objective.scheduled_optimizers()]  # fmt: skip
+        self.sched = [
+            torch.optim.lr_scheduler.LambdaLR(o, self._lr_factor) for o in self.objective.scheduled_optimizers()
+        ]
         self.step = 0
         self.pre_step = 0
         self.history: list[dict[str, Any]] = []
@@ -149,21 +163,40 @@ class Trainer:
         for k in keys:
             pts = [(h["step"], h[k]) for h in self.history if k in h and math.isfinite(h[k])]
             series[k] = ([p[0] for p in pts], [max(p[1], 1e-6) for p in pts])
-        return line_plot_png(series, self.out / "loss_curves.png", title=f"{self.cfg.name}: losses (EMA 0.8, log)",
-                             log_y=True, smooth=0.8)  # fmt: skip
+        return line_plot_png(
+            series,
+            self.out / "loss_curves.png",
+            title=f"{self.cfg.name}: losses (EMA 0.8, log)",
+            log_y=True,
+            smooth=0.8,
+        )
 
     def card(self, metrics: dict[str, Any] | None = None) -> ModelCard:
         cfg = self.cfg
         hp = dict(self.ghp)
         mid = cfg.model_id or f"{cfg.method}-{self.arch}-ngf{hp.get('ngf', hp.get('ch', ''))}-c{cfg.data.crop_size}"
-        td = {"synthetic": cfg.data.synthetic, "real": [{k: v for k, v in r.items()} for r in cfg.data.real],
-              "n_synthetic_crops": len(self.syn), "n_real_crops": len(self.real),
-              "real_images": sorted({f"{m.get('source')}/{m.get('image_id')}" for m in self.real.meta}),
-              "steps": self.step, "pretrain_steps": self.pre_step, "method": cfg.method,
-              "train_config": cfg.model_dump(mode="json", exclude={"config_dir"}), **cfg.training_data_notes}
-        return ModelCard(model_id=mid, architecture=self.arch, hyperparameters=hp, crop_size=cfg.data.crop_size,
-                         margin=cfg.data.margin, training_data=td, metrics=metrics or {},
-                         license_notes=cfg.license_notes)  # fmt: skip
+        td = {
+            "synthetic": cfg.data.synthetic,
+            "real": [{k: v for k, v in r.items()} for r in cfg.data.real],
+            "n_synthetic_crops": len(self.syn),
+            "n_real_crops": len(self.real),
+            "real_images": sorted({f"{m.get('source')}/{m.get('image_id')}" for m in self.real.meta}),
+            "steps": self.step,
+            "pretrain_steps": self.pre_step,
+            "method": cfg.method,
+            "train_config": cfg.model_dump(mode="json", exclude={"config_dir"}),
+            **cfg.training_data_notes,
+        }
+        return ModelCard(
+            model_id=mid,
+            architecture=self.arch,
+            hyperparameters=hp,
+            crop_size=cfg.data.crop_size,
+            margin=cfg.data.margin,
+            training_data=td,
+            metrics=metrics or {},
+            license_notes=cfg.license_notes,
+        )
 
     def export(self, directory: Path | None = None, metrics: dict[str, Any] | None = None) -> Path:
         d = Path(directory) if directory else self.out / "model"
@@ -176,11 +209,16 @@ class Trainer:
     def state_dict(self) -> dict[str, Any]:
         """Loop state plus the objective's (nets, optimizers, pools) at the top level, as older checkpoints had it."""
         return {
-            "step": self.step, "pre_step": self.pre_step, "elapsed": self.elapsed, "method": self.cfg.method,
+            "step": self.step,
+            "pre_step": self.pre_step,
+            "elapsed": self.elapsed,
+            "method": self.cfg.method,
             **self.objective.state_dict(),
-            "sched": [s.state_dict() for s in self.sched], "rng": self.rng.get_state(),
-            "torch_rng": torch.get_rng_state(), "history": json.dumps(self.history),
-        }  # fmt: skip
+            "sched": [s.state_dict() for s in self.sched],
+            "rng": self.rng.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "history": json.dumps(self.history),
+        }
 
     def save_checkpoint(self) -> Path:
         d = self.out / "checkpoints"
@@ -217,8 +255,9 @@ class Trainer:
         log = (self.out / "losses.jsonl").open("a")
         t0 = time.time() - self.elapsed
         total = cfg.pretrain_steps + cfg.steps
-        bar = tqdm(total=total, initial=self.pre_step + self.step, disable=not cfg.progress, desc=cfg.name,
-                   dynamic_ncols=True)  # fmt: skip
+        bar = tqdm(
+            total=total, initial=self.pre_step + self.step, disable=not cfg.progress, desc=cfg.name, dynamic_ncols=True
+        )
         stopped_early = False
         try:
             while self.pre_step < cfg.pretrain_steps:
@@ -248,8 +287,12 @@ class Trainer:
         self.save_checkpoint()
         self.write_samples()
         self.write_loss_plot()
-        return {"step": self.step, "pretrain_step": self.pre_step, "seconds": self.elapsed,
-                "stopped_early": stopped_early}  # fmt: skip
+        return {
+            "step": self.step,
+            "pretrain_step": self.pre_step,
+            "seconds": self.elapsed,
+            "stopped_early": stopped_early,
+        }
 
     def _record(self, logs: dict[str, float], step: int, fh, phase: str) -> None:
         rec: dict[str, Any] = {"step": step, "phase": phase, "time": round(time.time(), 2), **logs}

@@ -32,19 +32,41 @@ def gui_result(addon_zip: Path, refine_server_url: str, tmp_path_factory) -> dic
     )
     start = work / "start.blend"  # opening a file skips the splash screen
     subprocess.run(
-        ["blender", "-b", "--factory-startup", "--python-expr",
-         f"import bpy; bpy.ops.wm.save_as_mainfile(filepath={str(start)!r})"],
-        check=True, capture_output=True, env=env, timeout=120,
-    )  # fmt: skip
+        [
+            "blender",
+            "-b",
+            "--factory-startup",
+            "--python-expr",
+            f"import bpy; bpy.ops.wm.save_as_mainfile(filepath={str(start)!r})",
+        ],
+        check=True,
+        capture_output=True,
+        env=env,
+        timeout=120,
+    )
     result = work / "result.json"
     args = {"zip": str(addon_zip), "url": refine_server_url, "out": str(work / "out"), "result": str(result)}
     if os.environ.get("R2_GUI_SCREENSHOT"):  # e.g. to look at the side-by-side window
         args["screenshot"] = os.environ["R2_GUI_SCREENSHOT"]
     proc = subprocess.run(
-        ["xvfb-run", "-a", "-s", "-screen 0 1280x800x24", "blender", "--factory-startup", str(start),
-         "-P", str(GUI_CHECKS), "--", json.dumps(args)],
-        capture_output=True, text=True, env=env, timeout=400,
-    )  # fmt: skip
+        [
+            "xvfb-run",
+            "-a",
+            "-s",
+            "-screen 0 1280x800x24",
+            "blender",
+            "--factory-startup",
+            str(start),
+            "-P",
+            str(GUI_CHECKS),
+            "--",
+            json.dumps(args),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=400,
+    )
     assert result.is_file(), f"no result\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}"
     res = json.loads(result.read_text())
     assert "exception" not in res, res["exception"] + proc.stdout[-3000:]

@@ -66,8 +66,15 @@ def test_zip_layout(addon_zip: Path):
     for w in wheels:
         assert "render_and_refine/" + w.removeprefix("./") in names, w
     wheel_names = " ".join(wheels)
-    for dist in ("pydantic-", "pydantic_core-", "annotated_types-", "typing_extensions-", "typing_inspection-",
-                 "shared_schema-", "requests-"):  # fmt: skip
+    for dist in (
+        "pydantic-",
+        "pydantic_core-",
+        "annotated_types-",
+        "typing_extensions-",
+        "typing_inspection-",
+        "shared_schema-",
+        "requests-",
+    ):
         assert dist in wheel_names, dist
     (shared,) = [w for w in wheels if "shared_schema-" in w]
     with zipfile.ZipFile(addon_zip) as zf, zipfile.ZipFile(io.BytesIO(zf.read("render_and_refine/" + shared[2:]))) as w:

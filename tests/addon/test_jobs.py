@@ -37,10 +37,18 @@ def test_progress_line_refuses_non_finite_numbers():
 
 @pytest.mark.parametrize(
     "line",
-    ["", "Fra:10 Mem:31.20M | Time:00:00.56", "[render_batch] summary {}", "R2PROGRESS {bad", "[5/3]",
-     "[render_batch] 3/10 000000_000002 rendered (1.2s) elapsed 4s ETA 8s", 'R2PROGRESS {"done": 5, "total": 3}',
-     'R2PROGRESS {"done": -1, "total": 3}', 'R2PROGRESS {"done": 1}'],
-)  # fmt: skip
+    [
+        "",
+        "Fra:10 Mem:31.20M | Time:00:00.56",
+        "[render_batch] summary {}",
+        "R2PROGRESS {bad",
+        "[5/3]",
+        "[render_batch] 3/10 000000_000002 rendered (1.2s) elapsed 4s ETA 8s",
+        'R2PROGRESS {"done": 5, "total": 3}',
+        'R2PROGRESS {"done": -1, "total": 3}',
+        'R2PROGRESS {"done": 1}',
+    ],
+)
 def test_lines_without_progress(line):
     assert parse_progress_line(line) is None
 

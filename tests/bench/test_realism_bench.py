@@ -18,8 +18,9 @@ REAL = ROOT.parent / "shared" / "data" / "real_fisheye" / "cepdof_sample"
 
 def _run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
-    return subprocess.run([sys.executable, str(BENCH), *args], capture_output=True, text=True, env=env,
-                          timeout=timeout, cwd=ROOT)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, str(BENCH), *args], capture_output=True, text=True, env=env, timeout=timeout, cwd=ROOT
+    )
 
 
 def test_skips_cleanly_without_real_data(tmp_path: Path) -> None:
@@ -38,8 +39,20 @@ def test_bad_mode_is_one_line_error() -> None:
 
 @pytest.mark.skipif(not REAL.is_dir(), reason="research-only real frames absent")
 def test_tiny_run_through_a_real_server(tmp_path: Path) -> None:
-    r = _run("--scenes", "1", "--resolution", "192", "--samples", "1", "--kid-subsets", "5", "--features", "pixels",
-             "--out", str(tmp_path))  # fmt: skip
+    r = _run(
+        "--scenes",
+        "1",
+        "--resolution",
+        "192",
+        "--samples",
+        "1",
+        "--kid-subsets",
+        "5",
+        "--features",
+        "pixels",
+        "--out",
+        str(tmp_path),
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     out = json.loads(r.stdout.strip().splitlines()[-1])
     for mode in ("rooms", "photo"):

@@ -222,10 +222,23 @@ def test_bad_input_gives_clear_error(tmp_path: Path, capsys: pytest.CaptureFixtu
 def test_cli_help_and_module_entry(tmp_path: Path) -> None:
     shards = _shards(tmp_path, 3, 3)
     run = subprocess.run(
-        [sys.executable, "-m", "shared_schema.merge", *map(str, shards), "--out", str(tmp_path / "m"),
-         "--expect-count", "3", "--seed", str(SEED)],
-        capture_output=True, text=True, cwd=REPO, timeout=60,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "shared_schema.merge",
+            *map(str, shards),
+            "--out",
+            str(tmp_path / "m"),
+            "--expect-count",
+            "3",
+            "--seed",
+            str(SEED),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
     assert run.returncode == 0, run.stderr
     assert "3 images" in run.stdout
     helped = subprocess.run(

@@ -82,8 +82,22 @@ def test_renderer_image_refines_through_a_real_server(tmp_path):
     assert "bpy" in names and "requests" in names and not {"torch", "fastapi", "uvicorn"} & names
     _install_closure(site, names)
     # the project itself, built from the image's file set like `pip install .` does
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
-                    "--no-build-isolation", "--target", str(site), str(root / "app")], check=True)  # fmt: skip
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-index",
+            "--no-build-isolation",
+            "--target",
+            str(site),
+            str(root / "app"),
+        ],
+        check=True,
+    )
     py = venv / "bin" / "python"
     probe = "import importlib.util as u, sys; sys.exit(bool(u.find_spec('refine_server') or u.find_spec('torch')))"
     assert subprocess.run([str(py), "-c", probe], env={"PATH": os.environ["PATH"]}, cwd=tmp_path).returncode == 0
@@ -95,11 +109,34 @@ def test_renderer_image_refines_through_a_real_server(tmp_path):
     cfg.write_text(small_config(res=64, samples=1, standing=(1, 1), sitting=(0, 0)).dump())
     out = tmp_path / "data"
     with identity_server(tmp_path / "server.log", token="image-token") as url:
-        env = {"PATH": f"{venv / 'bin'}:{os.environ['PATH']}", "HOME": str(tmp_path), "REFINE_TOKEN": "image-token",
-               "OMP_NUM_THREADS": "1"}  # fmt: skip
-        run = subprocess.run(["sh", str(entry), "--config", str(cfg), "--count", "1", "--seed", "4", "--out",
-                              str(out), "--no-report", "--refine-url", url],
-                             capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)  # fmt: skip
+        env = {
+            "PATH": f"{venv / 'bin'}:{os.environ['PATH']}",
+            "HOME": str(tmp_path),
+            "REFINE_TOKEN": "image-token",
+            "OMP_NUM_THREADS": "1",
+        }
+        run = subprocess.run(
+            [
+                "sh",
+                str(entry),
+                "--config",
+                str(cfg),
+                "--count",
+                "1",
+                "--seed",
+                "4",
+                "--out",
+                str(out),
+                "--no-report",
+                "--refine-url",
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=600,
+        )
     assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
     refined = list((out / "refined").glob("*.png"))
     assert [p.stem for p in refined] == ["000004_000000"] and refined[0].read_bytes().startswith(b"\x89PNG")

@@ -86,8 +86,12 @@ def test_vec_roll_matches_blender_for_odd_bones():
     bpy.context.scene.collection.objects.link(ob)
     bpy.context.view_layer.objects.active = ob
     bpy.ops.object.mode_set(mode="EDIT")
-    cases = [((0, 0, 0), (0, 0, 1), 0.3), ((0, 0, 0), (0, -1, 0), 1.0), ((0, 0, 0), (0.3, -0.2, -0.9), -2.0),
-             ((0, 0, 0), (0, 1, 0), 0.5)]
+    cases = [
+        ((0, 0, 0), (0, 0, 1), 0.3),
+        ((0, 0, 0), (0, -1, 0), 1.0),
+        ((0, 0, 0), (0.3, -0.2, -0.9), -2.0),
+        ((0, 0, 0), (0, 1, 0), 0.5),
+    ]
     for k, (h, t, r) in enumerate(cases):
         eb = arm.edit_bones.new(f"b{k}")
         eb.head, eb.tail, eb.roll = h, t, r
@@ -105,8 +109,11 @@ def test_garments_and_carried_objects_follow_the_rig_in_blender():
 
     ranges = PhenotypeRanges(appearance=AppearanceConfig(accessories={k: 1.0 for k in accessories.ORDER}))
     settings = palette.appearance_settings(ranges)
-    seed = next(s for s in range(500) if (wardrobe.sample_outfit(settings, ranges, s, False)["outer"] or {})
-                .get("type") == "coat")
+    seed = next(
+        s
+        for s in range(500)
+        if (wardrobe.sample_outfit(settings, ranges, s, False)["outer"] or {}).get("type") == "coat"
+    )
     h = make_person(PersonParams("standing", (0.5, 0.5), 60.0, instance_id=9, seed=seed), ranges, frame=3)
     names = {ob.name for ob in h.objects}
     for part in ("shoes", "top", "outer", "backpack", "shoulder_bag"):

@@ -56,12 +56,25 @@ def test_macro_weights_partition():
 
 
 def test_adult_height_distribution():
-    hs = np.array([
-        phenotype.standing_height(phenotype.shaped_coords(phenotype.sample_phenotype(RANGES, rng_for(s, "phenotype"))))
-        for s in range(200)
-    ])
-    print(json.dumps({"min": hs.min(), "p5": np.percentile(hs, 5), "median": np.median(hs),
-                      "p95": np.percentile(hs, 95), "max": hs.max()}))
+    hs = np.array(
+        [
+            phenotype.standing_height(
+                phenotype.shaped_coords(phenotype.sample_phenotype(RANGES, rng_for(s, "phenotype")))
+            )
+            for s in range(200)
+        ]
+    )
+    print(
+        json.dumps(
+            {
+                "min": hs.min(),
+                "p5": np.percentile(hs, 5),
+                "median": np.median(hs),
+                "p95": np.percentile(hs, 95),
+                "max": hs.max(),
+            }
+        )
+    )
     assert hs.min() > 1.40 and hs.max() < 2.05
     assert 1.58 < np.median(hs) < 1.76
     assert np.percentile(hs, 95) - np.percentile(hs, 5) > 0.12

@@ -61,8 +61,10 @@ def _synthetic_site(tmp: Path, n_frames: int = 4, per_frame: int = 10) -> Path:
 def test_fit_recovers_the_colour_shares_of_synthetic_people(tmp_path, capsys):
     ann = _synthetic_site(tmp_path)
     out = tmp_path / "palette.json"
-    assert palette_fit.main(["--annotations", str(ann), "--images", str(tmp_path), "--out", str(out),
-                             "--families", "2"]) == 0
+    assert (
+        palette_fit.main(["--annotations", str(ann), "--images", str(tmp_path), "--out", str(out), "--families", "2"])
+        == 0
+    )
     cfg = AppearanceConfig.model_validate_json(out.read_text())
     PhenotypeRanges(appearance=cfg)  # drops into a SceneConfig
     tops = {f.name: f for f in cfg.palettes.tops}
@@ -81,21 +83,36 @@ def test_bad_input_is_one_line_and_nonzero(tmp_path, capsys):
     data["annotations"][0]["bbox"] = [1, 2, 3]
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(data))
-    assert palette_fit.main(["--annotations", str(bad), "--images", str(tmp_path), "--out",
-                             str(tmp_path / "o.json")]) == 2
+    assert (
+        palette_fit.main(["--annotations", str(bad), "--images", str(tmp_path), "--out", str(tmp_path / "o.json")]) == 2
+    )
     err = capsys.readouterr().err.strip()
     assert err.startswith("palette_fit: error:") and "\n" not in err
     (tmp_path / "f0.png").unlink()
-    assert palette_fit.main(["--annotations", str(ann), "--images", str(tmp_path), "--out",
-                             str(tmp_path / "o.json")]) == 2
+    assert (
+        palette_fit.main(["--annotations", str(ann), "--images", str(tmp_path), "--out", str(tmp_path / "o.json")]) == 2
+    )
     assert not (tmp_path / "o.json").exists()
 
 
 @pytest.mark.skipif(not (CEPDOF / "annotations" / "video_0.json").is_file(), reason="no CEPDOF sample in ../shared")
 def test_fit_on_the_cepdof_sample(tmp_path):
     out = tmp_path / "cepdof_palette.json"
-    assert palette_fit.main(["--annotations", str(CEPDOF / "annotations" / "video_0.json"), "--images",
-                             str(CEPDOF / "video_0"), "--out", str(out), "--pixels-per-box", "60"]) == 0
+    assert (
+        palette_fit.main(
+            [
+                "--annotations",
+                str(CEPDOF / "annotations" / "video_0.json"),
+                "--images",
+                str(CEPDOF / "video_0"),
+                "--out",
+                str(out),
+                "--pixels-per-box",
+                "60",
+            ]
+        )
+        == 0
+    )
     cfg = AppearanceConfig.model_validate_json(out.read_text())
     assert sum(f.weight for f in cfg.palettes.tops) == pytest.approx(1.0, abs=0.01)
     assert len(cfg.palettes.bottoms) == 8

@@ -27,8 +27,12 @@ def _first_seed(pred, female: bool) -> int:
 
 def _female_seed(pred) -> int:
     """A seed whose phenotype is female-presenting and whose outfit satisfies ``pred``."""
-    return next(s for s in range(5000) if sample_phenotype(RANGES, rng_for(s, "phenotype")).gender < 0.5
-                and pred(wardrobe.sample_outfit(SETTINGS, RANGES, s, True)))
+    return next(
+        s
+        for s in range(5000)
+        if sample_phenotype(RANGES, rng_for(s, "phenotype")).gender < 0.5
+        and pred(wardrobe.sample_outfit(SETTINGS, RANGES, s, True))
+    )
 
 
 def _outside(body_pts: np.ndarray, shell: np.ndarray, faces: np.ndarray) -> np.ndarray:
@@ -43,8 +47,9 @@ def _outside(body_pts: np.ndarray, shell: np.ndarray, faces: np.ndarray) -> np.n
 
 
 CASES = {
-    "tshirt_trousers": lambda o: o["top"]["type"] == "tshirt" and o["legwear"]["type"] == "trousers"
-    and o["outer"] is None,
+    "tshirt_trousers": lambda o: (
+        o["top"]["type"] == "tshirt" and o["legwear"]["type"] == "trousers" and o["outer"] is None
+    ),
     "coat": lambda o: o["outer"] is not None and o["outer"]["type"] == "coat",
     "skirt": lambda o: o["legwear"] is not None and o["legwear"]["type"] == "skirt",
     "dress": lambda o: o["top"]["type"] == "dress",
@@ -88,9 +93,11 @@ def test_garment_weights_come_from_the_body():
 
 
 def test_palette_shares_match_the_configured_distribution():
-    fams = [ColourFamily(name="red", weight=3.0, hue=0.0, saturation=0.8, value=0.6),
-            ColourFamily(name="black", weight=1.0, saturation=0.0, value=0.05),
-            ColourFamily(name="any", weight=1.0, saturation=0.6, value=0.6, any_hue=True)]
+    fams = [
+        ColourFamily(name="red", weight=3.0, hue=0.0, saturation=0.8, value=0.6),
+        ColourFamily(name="black", weight=1.0, saturation=0.0, value=0.05),
+        ColourFamily(name="any", weight=1.0, saturation=0.6, value=0.6, any_hue=True),
+    ]
     ranges = PhenotypeRanges(appearance=AppearanceConfig(palettes=GarmentPalettes(tops=fams)))
     settings = palette.appearance_settings(ranges)
     n = 3000

@@ -12,24 +12,39 @@ from shared_schema.distributions import IntRange
 RES = 112
 
 
-def small_config(mode: str = "procedural", photo: str | None = None, *, standing=(1, 2), sitting=(1, 2),
-                 res: int = RES, samples: int = 2) -> SceneConfig:  # fmt: skip
+def small_config(
+    mode: str = "procedural",
+    photo: str | None = None,
+    *,
+    standing=(1, 2),
+    sitting=(1, 2),
+    res: int = RES,
+    samples: int = 2,
+) -> SceneConfig:
     cam = CameraModel(projection="fisheye_equidistant", width=res, height=res, fov_deg=180.0, position=(0.0, 0.0, 2.9))
     obstacles = [
-        ObstacleSpec(name="table", kind="table", polygon=[(-2.0, -0.4), (-0.6, -0.4), (-0.6, 0.4), (-2.0, 0.4)],
-                     height=0.74),
-        ObstacleSpec(name="chair", kind="chair", polygon=[(-1.5, -1.0), (-1.05, -1.0), (-1.05, -0.55), (-1.5, -0.55)],
-                     height=0.46, seat_height=0.46),
-        ObstacleSpec(name="shelf", kind="shelf", polygon=[(2.0, -1.0), (2.5, -1.0), (2.5, 1.0), (2.0, 1.0)],
-                     height=1.8),
-    ]  # fmt: skip
+        ObstacleSpec(
+            name="table", kind="table", polygon=[(-2.0, -0.4), (-0.6, -0.4), (-0.6, 0.4), (-2.0, 0.4)], height=0.74
+        ),
+        ObstacleSpec(
+            name="chair",
+            kind="chair",
+            polygon=[(-1.5, -1.0), (-1.05, -1.0), (-1.05, -0.55), (-1.5, -0.55)],
+            height=0.46,
+            seat_height=0.46,
+        ),
+        ObstacleSpec(
+            name="shelf", kind="shelf", polygon=[(2.0, -1.0), (2.5, -1.0), (2.5, 1.0), (2.0, 1.0)], height=1.8
+        ),
+    ]
     return SceneConfig(
         name="test_room",
         camera=cam,
         floor=[(-3.5, -3.5), (3.5, -3.5), (3.5, 3.5), (-3.5, 3.5)],
         obstacles=obstacles,
-        people=PeopleConfig(standing=IntRange(low=standing[0], high=standing[1]),
-                            sitting=IntRange(low=sitting[0], high=sitting[1])),
+        people=PeopleConfig(
+            standing=IntRange(low=standing[0], high=standing[1]), sitting=IntRange(low=sitting[0], high=sitting[1])
+        ),
         background=BackgroundConfig(mode=mode, photo=photo),
         render=RenderConfig(samples=samples, denoise=False, motion_blur=True, device="cpu"),
     )

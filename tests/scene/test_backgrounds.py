@@ -12,8 +12,11 @@ from pydantic import ValidationError
 from blender_addon.core.backgrounds import choose_photo, layout_file, list_photos
 from shared_schema.config import BackgroundConfig
 
-LAYOUT = {"obstacles": [{"name": "desk", "kind": "table", "polygon": [[0.8, 0.8], [1.6, 0.8], [1.6, 1.4], [0.8, 1.4]],
-                         "height": 0.7}]}  # fmt: skip
+LAYOUT = {
+    "obstacles": [
+        {"name": "desk", "kind": "table", "polygon": [[0.8, 0.8], [1.6, 0.8], [1.6, 1.4], [0.8, 1.4]], "height": 0.7}
+    ]
+}
 
 
 def _photos(folder, n: int = 2, size: int = 96) -> list[str]:
@@ -84,8 +87,10 @@ def test_batch_cycles_photos_and_stores_them(tmp_path):
     assert res.ok, res.failed
     from shared_schema.annotation import SceneAnnotation
 
-    anns = [SceneAnnotation.model_validate_json((tmp_path / "out" / "annotations" / f"{i}.json").read_bytes())
-            for i in res.ids]  # fmt: skip
+    anns = [
+        SceneAnnotation.model_validate_json((tmp_path / "out" / "annotations" / f"{i}.json").read_bytes())
+        for i in res.ids
+    ]
     assert [a.background.photo for a in anns] == [photos[0], photos[1], photos[0]]
     assert [a.background.params["photo_index"] for a in anns] == [0, 1, 0]
     assert [o.name for o in anns[1].obstacles] == ["desk"]  # the layout beside room_1 replaces the config's

@@ -62,8 +62,9 @@ def test_shards_merge_to_unsharded_run(tmp_path):
 def test_dead_refine_server_keeps_renders(tmp_path):
     cfg = small_config(res=96, **FAST)
     client = RefineClient(f"http://127.0.0.1:{free_port()}", retries=1, backoff=0.01, timeout=2)
-    res = pipeline.run_batch(cfg, 1, 9, tmp_path, refine_client=client, refine_rounds=1, refine_backoff=0.01,
-                             report=False)  # fmt: skip
+    res = pipeline.run_batch(
+        cfg, 1, 9, tmp_path, refine_client=client, refine_rounds=1, refine_backoff=0.01, report=False
+    )
     assert res.ok and res.rendered == res.ids
     assert set(res.refine_failed) == set(res.ids)
     assert complete_ids(tmp_path) == res.ids
@@ -71,8 +72,12 @@ def test_dead_refine_server_keeps_renders(tmp_path):
 
 
 def _statuses(log: str) -> dict[str, str]:
-    return {p["image_id"]: p["status"] for p in (json.loads(line[len(PROGRESS_PREFIX):])
-            for line in log.splitlines() if line.startswith(PROGRESS_PREFIX))}  # fmt: skip
+    return {
+        p["image_id"]: p["status"]
+        for p in (
+            json.loads(line[len(PROGRESS_PREFIX) :]) for line in log.splitlines() if line.startswith(PROGRESS_PREFIX)
+        )
+    }
 
 
 @pytest.mark.slow
@@ -80,8 +85,21 @@ def test_dead_server_exits_3_naming_the_unrefined_then_rerun_refines_only_those(
     cfg_path = tmp_path / "cfg.json"
     cfg_path.write_text(small_config(res=64, samples=1, **FAST).dump())
     out = tmp_path / "out"
-    args = [sys.executable, str(SCRIPT), "--", "--config", str(cfg_path), "--count", "4", "--seed", "8",
-            "--out", str(out), "--no-report", "--refine-url"]  # fmt: skip
+    args = [
+        sys.executable,
+        str(SCRIPT),
+        "--",
+        "--config",
+        str(cfg_path),
+        "--count",
+        "4",
+        "--seed",
+        "8",
+        "--out",
+        str(out),
+        "--no-report",
+        "--refine-url",
+    ]
     dead = subprocess.run([*args, f"http://127.0.0.1:{free_port()}"], capture_output=True, text=True, timeout=600)
     ids = [image_id_for(8, i) for i in range(4)]
     assert dead.returncode == EXIT_UNREFINED == 3, dead.stderr[-3000:]
@@ -110,8 +128,14 @@ def test_stale_temp_cleanup(tmp_path):
 
 
 def _run_script(args: list[str], **kw) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(SCRIPT), "--", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True, **kw)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, str(SCRIPT), "--", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        **kw,
+    )
 
 
 @pytest.mark.slow
@@ -164,8 +188,24 @@ def test_blender_binary_headless(tmp_path):
     cfg = cfg.model_copy(update={"render": cfg.render.model_copy(update={"denoise": True})})  # 3.4: no OIDN
     cfg_path.write_text(cfg.dump())
     out = tmp_path / "out"
-    cmd = [blender, "-b", "--factory-startup", "--python-exit-code", "1", "-P", str(SCRIPT), "--",
-           "--config", str(cfg_path), "--count", "1", "--seed", "3", "--out", str(out)]  # fmt: skip
+    cmd = [
+        blender,
+        "-b",
+        "--factory-startup",
+        "--python-exit-code",
+        "1",
+        "-P",
+        str(SCRIPT),
+        "--",
+        "--config",
+        str(cfg_path),
+        "--count",
+        "1",
+        "--seed",
+        "3",
+        "--out",
+        str(out),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-4000:]
@@ -174,8 +214,12 @@ def test_blender_binary_headless(tmp_path):
     ann = SceneAnnotation.model_validate_json((out / "annotations" / f"{iid}.json").read_bytes())
     assert ann.render.blender_version.startswith(tuple("0123456789"))
     assert ann.persons and ann.sampled["humans"] == "mpfb2"
-    bad = subprocess.run([*cmd[:-8], "--config", str(tmp_path / "missing.json"), "--count", "1", "--out", str(out)],
-                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    bad = subprocess.run(
+        [*cmd[:-8], "--config", str(tmp_path / "missing.json"), "--count", "1", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode != 0
 
 
@@ -196,8 +240,9 @@ class _FakeRefiner:
         if self.calls <= self.fail:
             raise ConnectionError("server down")
         img = decode_png(image_png)
-        return SimpleNamespace(image_png=encode_png(img // 2), annotations=annotations_json,
-                               model_id="fake", timings={})  # fmt: skip
+        return SimpleNamespace(
+            image_png=encode_png(img // 2), annotations=annotations_json, model_id="fake", timings={}
+        )
 
 
 @pytest.mark.slow
@@ -213,15 +258,22 @@ def test_refine_retried_and_stored(tmp_path):
 
 @pytest.mark.parametrize(
     ("config", "message"),
-    [("missing.json", "cannot load scene config"), ("castle", "available: ['office', 'shop']"),
-     ("BAD", "people.standing: Value error, high must be >= low")],
-)  # fmt: skip
+    [
+        ("missing.json", "cannot load scene config"),
+        ("castle", "available: ['office', 'shop']"),
+        ("BAD", "people.standing: Value error, high must be >= low"),
+    ],
+)
 def test_bad_config_is_one_clear_line(tmp_path, config, message):
     if config == "BAD":
         config = str(tmp_path / "bad.json")
         Path(config).write_text('{"people": {"standing": {"low": 3, "high": 1}}}')
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--", "--config", config, "--count", "1",
-                           "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=120)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--", "--config", config, "--count", "1", "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
     assert message in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "out").exists()

@@ -61,8 +61,13 @@ def test_even_indices_and_thinning_spread_over_the_whole_stream():
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "blender_addon.clean_plate", *args], capture_output=True,
-                          text=True, timeout=120, cwd=REPO)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "blender_addon.clean_plate", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
 
 
 def test_command_on_a_folder_of_frames(tmp_path):

@@ -38,8 +38,11 @@ def test_polygons_overlap_cases():
 
 def test_placer_no_overlap_and_in_view():
     cam = CameraModel(width=128, height=128, position=(0, 0, 2.9))
-    placer = Placer(floor=[(-3, -3), (3, -3), (3, 3), (-3, 3)], camera=cam,
-                    obstacles=[FloorObstacle("t", "table", [(-1, -1), (1, -1), (1, 1), (-1, 1)], 0.75)])  # fmt: skip
+    placer = Placer(
+        floor=[(-3, -3), (3, -3), (3, 3), (-3, 3)],
+        camera=cam,
+        obstacles=[FloorObstacle("t", "table", [(-1, -1), (1, -1), (1, 1), (-1, 1)], 0.75)],
+    )
     rng = rng_for(1, "t")
     for _ in range(8):
         pos, _yaw, fp = placer.propose_standing(rng, 500)
@@ -87,9 +90,11 @@ def test_exr_reader_matches_openexr(tmp_path, compression):
     OpenEXR = pytest.importorskip("OpenEXR")
     rng = np.random.default_rng(1)
     h, w = 37, 29
-    chans = {"ViewLayer.Combined.R": rng.random((h, w), dtype=np.float32),
-             "ViewLayer.IndexOB.X": rng.integers(0, 9, (h, w)).astype(np.float32),
-             "ViewLayer.Combined.A": rng.random((h, w)).astype(np.float16)}  # fmt: skip
+    chans = {
+        "ViewLayer.Combined.R": rng.random((h, w), dtype=np.float32),
+        "ViewLayer.IndexOB.X": rng.integers(0, 9, (h, w)).astype(np.float32),
+        "ViewLayer.Combined.A": rng.random((h, w)).astype(np.float16),
+    }
     header = {"compression": getattr(OpenEXR, compression), "type": OpenEXR.scanlineimage}
     path = tmp_path / "t.exr"
     with OpenEXR.File(header, dict(chans)) as f:
@@ -105,8 +110,14 @@ def test_person_record_from_instance_map():
     inst[10:20, 40:46] = 1
     inst[30:34, 30:34] = 2
     head = cam.unproject_to_floor(np.array([[43.0, 12.0]]), z=1.6)[0]
-    info = PersonInfo(instance_id=1, posture="standing", position=(1.0, 1.0), head_3d=tuple(head),
-                      keypoints_3d=[tuple(head)] * 17, pose={"yaw_deg": 10.0, "clip": "02_01", "frame": 3})  # fmt: skip
+    info = PersonInfo(
+        instance_id=1,
+        posture="standing",
+        position=(1.0, 1.0),
+        head_3d=tuple(head),
+        keypoints_3d=[tuple(head)] * 17,
+        pose={"yaw_deg": 10.0, "clip": "02_01", "frame": 3},
+    )
     p = person_record(cam, inst, info)
     assert p.bbox == bbox_from_mask(inst == 1) == (40.0, 10.0, 6.0, 10.0)
     assert inst[int(p.head_2d[1]), int(p.head_2d[0])] == 1

@@ -52,9 +52,14 @@ PAUSING_WRITER = textwrap.dedent(
 def _kill_while_writing(target: str, args: list[str], tmp_path: Path) -> Path:
     marker = tmp_path / "paused_at.txt"
     env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
-    proc = subprocess.Popen([sys.executable, "-c", PAUSING_WRITER, target, str(marker), str(SCRIPT), *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-                            start_new_session=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-c", PAUSING_WRITER, target, str(marker), str(SCRIPT), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
     deadline = time.time() + 300
     while not marker.exists():
         assert proc.poll() is None and time.time() < deadline, proc.stdout.read() if proc.poll() is not None else ""

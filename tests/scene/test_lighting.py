@@ -39,8 +39,10 @@ def test_photo_light_follows_photo_colour(tmp_path):
         suns[name] = _sun_color(built)
         est = built.lighting["photo_estimate"]
         assert abs(est["color_temperature_k"] - temps[name]) < 5 * cfg.lighting.photo.temperature_jitter_k
-        assert built.lighting["environment"]["kind"] == "photo" and built.scene.world.node_tree.nodes.get(
-            "Environment Texture") is not None  # fmt: skip
+        assert (
+            built.lighting["environment"]["kind"] == "photo"
+            and built.scene.world.node_tree.nodes.get("Environment Texture") is not None
+        )
     assert temps["blue"] > temps["orange"] + 2000
     assert suns["blue"][2] / suns["blue"][0] > suns["orange"][2] / suns["orange"][0]
 

@@ -14,19 +14,40 @@ from shared_schema import CameraModel  # noqa: E402
 from shared_schema.camera import polynomial_from_opencv_fisheye  # noqa: E402
 
 RES = 160
-POINTS = [(0.0, 0.0, 0.0), (1.5, 0.0, 0.0), (0.0, 2.0, 0.0), (-2.5, -1.0, 0.5), (3.0, 3.0, 1.5),
-          (-1.0, 2.5, 1.0), (0.5, -3.0, 0.2), (-3.5, 0.5, 1.7), (2.2, -2.2, 1.2)]  # fmt: skip
+POINTS = [
+    (0.0, 0.0, 0.0),
+    (1.5, 0.0, 0.0),
+    (0.0, 2.0, 0.0),
+    (-2.5, -1.0, 0.5),
+    (3.0, 3.0, 1.5),
+    (-1.0, 2.5, 1.0),
+    (0.5, -3.0, 0.2),
+    (-3.5, 0.5, 1.7),
+    (2.2, -2.2, 1.2),
+]
 POSE = {"position": (0.2, -0.3, 3.0), "rotation_euler_deg": (10.0, -5.0, 30.0)}
 LENSES = {
     "fisheye_equidistant": CameraModel(projection="fisheye_equidistant", width=RES, height=RES, fov_deg=180.0, **POSE),
-    "fisheye_equidistant_200": CameraModel(projection="fisheye_equidistant", width=RES, height=RES, fov_deg=200.0,
-                                           **POSE),
-    "fisheye_equisolid": CameraModel(projection="fisheye_equisolid", width=RES, height=RES, fov_deg=180.0,
-                                     focal_mm=10.5, sensor_width_mm=36.0, **POSE),
+    "fisheye_equidistant_200": CameraModel(
+        projection="fisheye_equidistant", width=RES, height=RES, fov_deg=200.0, **POSE
+    ),
+    "fisheye_equisolid": CameraModel(
+        projection="fisheye_equisolid",
+        width=RES,
+        height=RES,
+        fov_deg=180.0,
+        focal_mm=10.5,
+        sensor_width_mm=36.0,
+        **POSE,
+    ),
     "fisheye_polynomial": CameraModel(
-        projection="fisheye_polynomial", width=RES, height=RES, fov_deg=190.0,
+        projection="fisheye_polynomial",
+        width=RES,
+        height=RES,
+        fov_deg=190.0,
         polynomial_k=polynomial_from_opencv_fisheye(RES / 3.1, (0.02, -0.01, 0.0, 0.0), width=RES, height=RES),
-        **POSE),
+        **POSE,
+    ),
     "perspective": CameraModel(projection="perspective", width=RES, height=RES, fov_deg=110.0, **POSE),
 }
 RESIDUALS: dict[str, float] = {}

@@ -23,8 +23,10 @@ COUNT, SEED = 3, 5
 
 
 def _outputs(root: Path, image_id: str) -> dict[str, bytes]:
-    return {sub: (root / sub / f"{image_id}.{ext}").read_bytes()
-            for sub, ext in (("images", "png"), ("instances", "png"), ("annotations", "json"))}  # fmt: skip
+    return {
+        sub: (root / sub / f"{image_id}.{ext}").read_bytes()
+        for sub, ext in (("images", "png"), ("instances", "png"), ("annotations", "json"))
+    }
 
 
 @pytest.mark.slow
@@ -47,9 +49,27 @@ def test_same_id_same_pixels_for_shard_resume_and_second_process(tmp_path):
     # a second process: image 2 alone, in a fresh Python
     cfg_path = tmp_path / "cfg.json"
     cfg_path.write_text(cfg.dump())
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--", "--config", str(cfg_path), "--count", str(COUNT),
-                           "--seed", str(SEED), "--shard", "2/3", "--out", str(tmp_path / "fresh"), "--no-report"],
-                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--",
+            "--config",
+            str(cfg_path),
+            "--count",
+            str(COUNT),
+            "--seed",
+            str(SEED),
+            "--shard",
+            "2/3",
+            "--out",
+            str(tmp_path / "fresh"),
+            "--no-report",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     reference = {i: _outputs(tmp_path / "full", i) for i in ids}
     assert _outputs(tmp_path / "shard", ids[1]) == reference[ids[1]]

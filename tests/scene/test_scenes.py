@@ -122,8 +122,11 @@ def test_photo_mode_composite_and_holdout(photo_path, tmp_path_factory):
     # furniture is a holdout: its top shows the photo and never a person
     table = next(o for o in built.obstacles if o.name == "table")
     poly = np.array(table.polygon)
-    grid = [poly.min(0) + (poly.max(0) - poly.min(0)) * (a, b) for a in np.linspace(0.1, 0.9, 7)
-            for b in np.linspace(0.1, 0.9, 7)]  # fmt: skip
+    grid = [
+        poly.min(0) + (poly.max(0) - poly.min(0)) * (a, b)
+        for a in np.linspace(0.1, 0.9, 7)
+        for b in np.linspace(0.1, 0.9, 7)
+    ]
     px = built.camera.project(np.array([[x, y, table.height + 0.001] for x, y in grid]))
     for u, v in px:
         assert inst[int(v), int(u)] == 0
@@ -146,9 +149,15 @@ def test_placement_error_is_clear(tmp_path):
     from shared_schema.distributions import IntRange
 
     cfg = small_config(standing=(30, 30), sitting=(0, 0))
-    cfg = cfg.model_copy(update={"floor": [(-1.0, -1.0), (1.0, -1.0), (1.0, 1.0), (-1.0, 1.0)], "obstacles": [],
-                                 "people": cfg.people.model_copy(update={"standing": IntRange(low=30, high=30),
-                                                                         "max_placement_attempts": 50})})  # fmt: skip
+    cfg = cfg.model_copy(
+        update={
+            "floor": [(-1.0, -1.0), (1.0, -1.0), (1.0, 1.0), (-1.0, 1.0)],
+            "obstacles": [],
+            "people": cfg.people.model_copy(
+                update={"standing": IntRange(low=30, high=30), "max_placement_attempts": 50}
+            ),
+        }
+    )
     with pytest.raises(PlacementError, match="could not place"):
         pipeline.build_scene(cfg, 1)
 

@@ -13,8 +13,9 @@ from shared_schema.config import ObstacleSpec  # noqa: E402
 from .conftest import small_config  # noqa: E402
 
 #: A 2.6 m partition between the ceiling camera (at the origin) and a floor strip behind it.
-PARTITION = ObstacleSpec(name="partition", kind="shelf", polygon=[(1.5, -2.0), (2.9, -2.0), (2.9, 2.0), (1.5, 2.0)],
-                         height=2.6)  # fmt: skip
+PARTITION = ObstacleSpec(
+    name="partition", kind="shelf", polygon=[(1.5, -2.0), (2.9, -2.0), (2.9, 2.0), (1.5, 2.0)], height=2.6
+)
 BEHIND = [(2.95, -1.0), (3.9, -1.0), (3.9, 1.0), (2.95, 1.0)]
 IN_FRONT = [(-1.5, -1.0), (1.0, -1.0), (1.0, 1.0), (-1.5, 1.0)]
 

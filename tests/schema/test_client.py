@@ -58,8 +58,12 @@ def test_retry_after_is_honoured_and_capped(scripted, monkeypatch):
     url, script = scripted
     sleeps: list[float] = []
     monkeypatch.setattr(client_mod.time, "sleep", sleeps.append)
-    script += [(503, {"Retry-After": "7"}, BUSY), (503, {"Retry-After": "1e9"}, BUSY),
-               (429, {"Retry-After": "nan"}, BUSY), (200, {}, b'{"status": "ok"}')]  # fmt: skip
+    script += [
+        (503, {"Retry-After": "7"}, BUSY),
+        (503, {"Retry-After": "1e9"}, BUSY),
+        (429, {"Retry-After": "nan"}, BUSY),
+        (200, {}, b'{"status": "ok"}'),
+    ]
     assert RefineClient(url, retries=3, backoff=0.01).health()["status"] == "ok"
     assert sleeps == [7.0, MAX_RETRY_AFTER_S, 0.04]
 

@@ -80,13 +80,29 @@ def make_scene(seed: int, size: int = 192, n: int = 5, ids: list[int] | None = N
     persons = []
     for k in present:
         m = imap == k
-        persons.append(SPerson(
-            instance_id=k, posture="standing", head_3d=(0.0, 0.0, 1.7), bbox=bbox_from_mask(m),
-            rotated_box=rotated_box_from_mask(m, cam.center), keypoints=[], area=int(m.sum()),
-            visible_fraction=1.0, position=(0.0, 0.0), pose=PoseSource(posture="standing"),
-        ))  # fmt: skip
-    ann = SceneAnnotation(image_id=f"scene_{seed}", width=w, height=h, seed=seed, camera=cam, persons=persons,
-                          generator=GeneratorInfo(version="test", config_name="tést ☃"))  # fmt: skip
+        persons.append(
+            SPerson(
+                instance_id=k,
+                posture="standing",
+                head_3d=(0.0, 0.0, 1.7),
+                bbox=bbox_from_mask(m),
+                rotated_box=rotated_box_from_mask(m, cam.center),
+                keypoints=[],
+                area=int(m.sum()),
+                visible_fraction=1.0,
+                position=(0.0, 0.0),
+                pose=PoseSource(posture="standing"),
+            )
+        )
+    ann = SceneAnnotation(
+        image_id=f"scene_{seed}",
+        width=w,
+        height=h,
+        seed=seed,
+        camera=cam,
+        persons=persons,
+        generator=GeneratorInfo(version="test", config_name="tést ☃"),
+    )
     text = json.dumps(json.loads(ann.to_json()), indent=3, ensure_ascii=False) + "\n\n"
     return Scene(rgb, imap, text.encode("utf-8"), cam.center)
 
@@ -96,8 +112,13 @@ def checkpoint_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     torch.manual_seed(0)
     gen = ResnetGenerator(ngf=8, n_blocks=2, n_down=2)
     # make the random generator visibly change pixels
-    card = ModelCard(model_id="tiny-test", architecture="resnet", hyperparameters={"ngf": 8, "n_blocks": 2},
-                     crop_size=CROP, training_data={"note": "random init for tests"})  # fmt: skip
+    card = ModelCard(
+        model_id="tiny-test",
+        architecture="resnet",
+        hyperparameters={"ngf": 8, "n_blocks": 2},
+        crop_size=CROP,
+        training_data={"note": "random init for tests"},
+    )
     d = tmp_path_factory.mktemp("ckpt")
     save_model(d, gen, card)
     return d
@@ -140,8 +161,14 @@ def server(checkpoint_dir: Path) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def strict_server(checkpoint_dir: Path) -> Iterator[str]:
     """Token + small limits."""
-    s = Settings(model=str(checkpoint_dir), device="cpu", token="s3cret-token", max_body_bytes=300_000,
-                 max_pixels=1_000_000, max_persons=3)  # fmt: skip
+    s = Settings(
+        model=str(checkpoint_dir),
+        device="cpu",
+        token="s3cret-token",
+        max_body_bytes=300_000,
+        max_pixels=1_000_000,
+        max_persons=3,
+    )
     with running_server(s) as base:
         yield base
 

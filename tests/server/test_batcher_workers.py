@@ -16,8 +16,15 @@ class _Double(nn.Module):
 
 
 def test_two_workers_return_each_jobs_own_crops_and_cap_batches() -> None:
-    b = Batcher(_Double(), torch.device("cpu"), max_batch_crops=4, max_wait_ms=1, workers=2, threads_per_worker=1,
-                threads_alone=2)  # fmt: skip
+    b = Batcher(
+        _Double(),
+        torch.device("cpu"),
+        max_batch_crops=4,
+        max_wait_ms=1,
+        workers=2,
+        threads_per_worker=1,
+        threads_alone=2,
+    )
     try:
         assert len(b._threads) == 2
         jobs = [torch.full((n, 3, 8, 8), float(i)) for i, n in enumerate([1, 3, 6, 2, 4, 1, 9])]

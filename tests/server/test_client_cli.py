@@ -34,8 +34,10 @@ def test_client_imports_only_stdlib_pydantic_and_the_contracts() -> None:
     mods |= {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     stdlib = {"__future__", "base64", "collections", "hashlib", "time", "dataclasses", "typing", "json", "contextlib"}
     assert mods <= stdlib | {"pydantic", "requests", "api"}
-    code = ("import sys, shared_schema.client; assert not {'torch', 'fastapi', 'requests', 'bpy'} & set(sys.modules)"
-            "; import refine_server.client; assert 'torch' not in sys.modules")  # fmt: skip
+    code = (
+        "import sys, shared_schema.client; assert not {'torch', 'fastapi', 'requests', 'bpy'} & set(sys.modules)"
+        "; import refine_server.client; assert 'torch' not in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
@@ -93,8 +95,13 @@ def test_client_retries_503_then_succeeds() -> None:
 
 
 def test_cli_missing_default_model_names_the_path(tmp_path: Path) -> None:
-    r = subprocess.run([sys.executable, "-m", "refine_server", "serve", "--model", str(tmp_path / "nope")],
-                       capture_output=True, text=True, cwd=ROOT, timeout=60)  # fmt: skip
+    r = subprocess.run(
+        [sys.executable, "-m", "refine_server", "serve", "--model", str(tmp_path / "nope")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert r.returncode == 2 and str(tmp_path / "nope") in r.stderr
 
 
@@ -102,10 +109,28 @@ def test_cli_serves_a_checkpoint(checkpoint_dir: Path, tmp_path: Path) -> None:
     port = free_port()
     env = {**os.environ, "OMP_NUM_THREADS": "1", "REFINE_TORCH_THREADS": "1"}
     (tmp_path / "token").write_text("tok\n")
-    proc = subprocess.Popen([sys.executable, "-m", "refine_server", "serve", "--model", str(checkpoint_dir),
-                             "--device", "cpu", "--port", str(port), "--token-file", str(tmp_path / "token"),
-                             "--log-level", "warning"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "refine_server",
+            "serve",
+            "--model",
+            str(checkpoint_dir),
+            "--device",
+            "cpu",
+            "--port",
+            str(port),
+            "--token-file",
+            str(tmp_path / "token"),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         c = RefineClient(f"http://127.0.0.1:{port}", token="tok", timeout=30)
         c.wait_ready(timeout=60)
@@ -128,8 +153,22 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, capsys) -> None:
     bad.write_text('{"steps": -5}')
     assert main(["train", "--config", str(bad)]) == 2
     assert "steps" in capsys.readouterr().err
-    assert main(["evaluate", "--model", str(tmp_path), "--synthetic", str(tmp_path), "--real-config",
-                 str(bad), "--out", str(tmp_path / "e")]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                "evaluate",
+                "--model",
+                str(tmp_path),
+                "--synthetic",
+                str(tmp_path),
+                "--real-config",
+                str(bad),
+                "--out",
+                str(tmp_path / "e"),
+            ]
+        )
+        == 2
+    )
     assert "model card" in capsys.readouterr().err
 
 

@@ -70,6 +70,7 @@ def test_cli_refuses_an_open_public_server_and_has_no_token_flag() -> None:
     cmd = [sys.executable, "-m", "refine_server", "serve", "--model", "identity", "--host", "0.0.0.0"]
     r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
     assert r.returncode == 2 and "refusing to serve" in r.stderr and "Traceback" not in r.stderr
-    r = subprocess.run([*cmd, "--token", "visible-in-ps"], capture_output=True, text=True, cwd=ROOT, env=env,
-                       timeout=120)  # fmt: skip
+    r = subprocess.run(
+        [*cmd, "--token", "visible-in-ps"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120
+    )
     assert r.returncode == 2 and "unrecognized arguments: --token" in r.stderr

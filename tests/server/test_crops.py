@@ -85,8 +85,12 @@ def test_reinsert_ownership_and_background_with_overlapping_crops() -> None:
     assert len(specs) >= 3
     # refined crop i is a constant colour: every pixel of person k must get exactly crop k's colour
     colours = torch.linspace(-0.9, 0.9, len(specs))
-    refined = torch.stack([torch.stack([colours[i], -colours[i], colours[i] / 2]).view(3, 1, 1).expand(3, 16, 16)
-                           for i in range(len(specs))])  # fmt: skip
+    refined = torch.stack(
+        [
+            torch.stack([colours[i], -colours[i], colours[i] / 2]).view(3, 1, 1).expand(3, 16, 16)
+            for i in range(len(specs))
+        ]
+    )
     out = reinsert(sc.rgb, sc.imap, specs, refined)
     bg = sc.imap == 0
     assert np.array_equal(out[bg], sc.rgb[bg])
@@ -117,8 +121,9 @@ def _smooth_image(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     crop=st.sampled_from([64, 96, 128]),
     margin=st.floats(0.0, 0.5),
 )
-def test_property_crop_then_inverse_identity_reproduces_person_pixels(seed: int, n: int, crop: int,
-                                                                       margin: float) -> None:  # fmt: skip
+def test_property_crop_then_inverse_identity_reproduces_person_pixels(
+    seed: int, n: int, crop: int, margin: float
+) -> None:
     rng = np.random.default_rng(seed)
     h, w = int(rng.integers(64, 160)), int(rng.integers(64, 160))
     img = _smooth_image(rng, h, w)

@@ -132,8 +132,9 @@ def test_card_with_look_round_trips_and_old_card_loads(tmp_path) -> None:  # typ
     gen = ResnetGenerator(ngf=4, n_blocks=1)
     params = LookParams(noise_a=0.001, jpeg_quality=63, blur_sigma=0.5, notes={"method": "test"})
     spec = LookSpec(params=params, photo_mode="both", description=params.describe())
-    card = ModelCard(model_id="t-look", architecture="resnet", hyperparameters={"ngf": 4, "n_blocks": 1},
-                     crop_size=32, look=spec)  # fmt: skip
+    card = ModelCard(
+        model_id="t-look", architecture="resnet", hyperparameters={"ngf": 4, "n_blocks": 1}, crop_size=32, look=spec
+    )
     save_model(tmp_path / "m", gen, card)
     _, loaded = load_model(tmp_path / "m")
     assert loaded.look == spec

@@ -21,8 +21,13 @@ from refine_server.settings import Settings
 
 from .conftest import make_scene, running_server
 
-LOOK = LookParams(color_matrix=[[0.85, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.15]], blur_sigma=0.5,
-                  noise_a=0.002, noise_b=2e-4, jpeg_quality=75)  # fmt: skip
+LOOK = LookParams(
+    color_matrix=[[0.85, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.15]],
+    blur_sigma=0.5,
+    noise_a=0.002,
+    noise_b=2e-4,
+    jpeg_quality=75,
+)
 
 
 def with_background(annotations: bytes, mode: str) -> bytes:
@@ -67,8 +72,17 @@ def test_scopes_background_and_annotations(look_server: str, look_model_dir: Pat
     assert res.timings["look_ms"] > 0
     gen, card = load_model(look_model_dir)
     d = json.loads(ann)
-    local = refine_image(gen, sc.rgb, sc.imap, sc.center, card.crop_size, card.margin, look=card.look,
-                         scope=scope_of(d["background"]), seed=d["seed"])  # fmt: skip
+    local = refine_image(
+        gen,
+        sc.rgb,
+        sc.imap,
+        sc.center,
+        card.crop_size,
+        card.margin,
+        look=card.look,
+        scope=scope_of(d["background"]),
+        seed=d["seed"],
+    )
     assert np.array_equal(local, out)  # server, evaluate and bench run one algorithm
     again = RefineClient(look_server).refine(sc.image_png, sc.instances_png, ann)
     assert again.image_png == res.image_png  # seeded by the annotation's seed

@@ -15,9 +15,13 @@ from refine_server.networks import PatchDiscriminator, ResnetGenerator, SimGANRe
 
 @pytest.mark.parametrize(
     ("arch", "hp"),
-    [("resnet", {"ngf": 8, "n_blocks": 1}), ("resnet", {"ngf": 8, "n_blocks": 1, "skip": False}),
-     ("simgan", {"ch": 8, "n_blocks": 1}), ("identity", {})],
-)  # fmt: skip
+    [
+        ("resnet", {"ngf": 8, "n_blocks": 1}),
+        ("resnet", {"ngf": 8, "n_blocks": 1, "skip": False}),
+        ("simgan", {"ch": 8, "n_blocks": 1}),
+        ("identity", {}),
+    ],
+)
 def test_generators_keep_shape_and_range(arch: str, hp: dict) -> None:
     g = build_generator(arch, **hp).eval()
     x = torch.rand(3, 3, 32, 32) * 2 - 1
@@ -57,8 +61,13 @@ def test_unknown_architecture() -> None:
 
 def test_save_load_roundtrip_and_card(tmp_path: Path) -> None:
     g = ResnetGenerator(ngf=8, n_blocks=1).eval()
-    card = ModelCard(model_id="m", architecture="resnet", hyperparameters={"ngf": 8, "n_blocks": 1}, crop_size=32,
-                     metrics={"fid": 1.0})  # fmt: skip
+    card = ModelCard(
+        model_id="m",
+        architecture="resnet",
+        hyperparameters={"ngf": 8, "n_blocks": 1},
+        crop_size=32,
+        metrics={"fid": 1.0},
+    )
     card_path = save_model(tmp_path, g, card)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.safetensors", "model_card.json"]
     data = json.loads(card_path.read_text())

@@ -22,8 +22,11 @@ TOKEN = {"Authorization": "Bearer s3cret-token"}
 
 
 def _files(sc, **over):  # type: ignore[no-untyped-def]
-    f = {"image": ("i.png", sc.image_png, "image/png"), "instances": ("m.png", sc.instances_png, "image/png"),
-         "annotations": ("a.json", sc.annotations, "application/json")}  # fmt: skip
+    f = {
+        "image": ("i.png", sc.image_png, "image/png"),
+        "instances": ("m.png", sc.instances_png, "image/png"),
+        "annotations": ("a.json", sc.annotations, "application/json"),
+    }
     for k, v in over.items():
         if v is None:
             f.pop(k)
@@ -71,8 +74,9 @@ def test_semantic_errors_are_422(server: str) -> None:
     _err(_post(server, _files(sc, annotations=other.annotations)), 422, "size_mismatch", "annotations")
     imap = sc.imap.copy()
     imap[0:5, 0:5] = 77
-    m = _err(_post(server, _files(sc, instances=png_bytes(Image.fromarray(imap)))), 422, "unknown_instance",
-             "instances")  # fmt: skip
+    m = _err(
+        _post(server, _files(sc, instances=png_bytes(Image.fromarray(imap)))), 422, "unknown_instance", "instances"
+    )
     assert "77" in m
     r = _post(server, {**_files(sc), "options": (None, json.dumps({"persons": [99]}), "application/json")})
     _err(r, 422, "unknown_instance", "options")
@@ -95,13 +99,16 @@ def test_strict_server_auth_body_limit_pixels_persons(strict_server: str) -> Non
     assert "5 persons" in _err(_post(strict_server, _files(sc), TOKEN), 422, "too_many_persons")
     big = np.random.default_rng(0).integers(0, 256, (400, 400, 3), dtype=np.uint8)  # ~480 kB PNG > 300 kB
     _err(_post(strict_server, _files(sc, image=png_bytes(Image.fromarray(big))), TOKEN), 413, "payload_too_large")
+
     # chunked upload without Content-Length is cut off while streaming
     def gen():  # type: ignore[no-untyped-def]
         yield b'--zz\r\nContent-Disposition: form-data; name="image"; filename="i.png"\r\n\r\n'
         for _ in range(40):
             yield b"x" * 10_000
-    r = requests.post(strict_server + "/v1/refine", data=gen(),
-                      headers={**TOKEN, "Content-Type": "multipart/form-data; boundary=zz"})  # fmt: skip
+
+    r = requests.post(
+        strict_server + "/v1/refine", data=gen(), headers={**TOKEN, "Content-Type": "multipart/form-data; boundary=zz"}
+    )
     _err(r, 413, "payload_too_large")
     bomb = png_bytes(Image.new("RGB", (1100, 1000)))  # 1.1 Mpx > max_pixels 1 Mpx
     _err(_post(strict_server, _files(sc, image=bomb), TOKEN), 400, "decompression_bomb", "image")

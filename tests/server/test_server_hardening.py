@@ -37,8 +37,14 @@ AUTH = f"Authorization: Bearer {TOKEN}\r\n".encode()
 @pytest.fixture(scope="module")
 def guarded(checkpoint_dir) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """Token + short read timeouts."""
-    s = Settings(model=str(checkpoint_dir), device="cpu", token=TOKEN, header_timeout_s=1.0,
-                 body_idle_timeout_s=0.5, body_timeout_s=1.5)  # fmt: skip
+    s = Settings(
+        model=str(checkpoint_dir),
+        device="cpu",
+        token=TOKEN,
+        header_timeout_s=1.0,
+        body_idle_timeout_s=0.5,
+        body_timeout_s=1.5,
+    )
     with running_server(s) as base:
         yield base
 
@@ -63,8 +69,11 @@ def _read_until_closed(sock: socket.socket, cap_s: float) -> tuple[bytes, bool]:
 
 
 def _head(length: int, auth: bool = True) -> bytes:
-    return (b"POST /v1/refine HTTP/1.1\r\nHost: t\r\nContent-Type: multipart/form-data; boundary=zz\r\n"
-            + (AUTH if auth else b"") + f"Content-Length: {length}\r\n\r\n".encode())  # fmt: skip
+    return (
+        b"POST /v1/refine HTTP/1.1\r\nHost: t\r\nContent-Type: multipart/form-data; boundary=zz\r\n"
+        + (AUTH if auth else b"")
+        + f"Content-Length: {length}\r\n\r\n".encode()
+    )
 
 
 def _status(raw: bytes) -> int:
@@ -81,8 +90,10 @@ def test_stalled_body_gets_408_and_the_connection_closes(guarded: str) -> None:
 def test_trickled_body_is_cut_at_the_total_deadline(guarded: str) -> None:
     """One byte every 0.2 s never trips the 0.5 s idle timeout; the 1.5 s body deadline still ends it."""
     with _connect(guarded) as s:
-        s.sendall(_head(100_000) + b'--zz\r\nContent-Disposition: form-data; name="image"; filename="i.png"\r\n'
-                  b"Content-Type: image/png\r\n\r\n")  # then the file's bytes, one at a time
+        s.sendall(
+            _head(100_000) + b'--zz\r\nContent-Disposition: form-data; name="image"; filename="i.png"\r\n'
+            b"Content-Type: image/png\r\n\r\n"
+        )  # then the file's bytes, one at a time
         got, t0 = b"", time.monotonic()
         while time.monotonic() - t0 < 20:
             if select.select([s], [], [], 0.2)[0]:
@@ -181,8 +192,9 @@ def test_person_annotated_but_absent_from_the_mask_is_422(server: str) -> None:
     imap = sc.imap.copy()
     gone = int(imap.max())
     imap[imap == gone] = 0
-    m = _err(_post(server, _files(sc, instances=png_bytes(Image.fromarray(imap)))), 422, "person_not_in_mask",
-             "instances")  # fmt: skip
+    m = _err(
+        _post(server, _files(sc, instances=png_bytes(Image.fromarray(imap)))), 422, "person_not_in_mask", "instances"
+    )
     assert str(gone) in m
 
 
@@ -203,8 +215,9 @@ def test_request_over_the_cost_bound_is_422_before_or_after_decoding() -> None:
     claimed_mib, true_mib = (RequestCost(192, 192, 1, a, crop).mib for a in (1, area))
     assert true_mib > claimed_mib * 1.05
     just_under = (claimed_mib + true_mib) / 2  # admits what the liar claims, not what it sends
-    with running_server(Settings(model="identity", device="cpu", max_request_mib=claimed_mib * 0.9,
-                                 warmup=False)) as base:  # fmt: skip
+    with running_server(
+        Settings(model="identity", device="cpu", max_request_mib=claimed_mib * 0.9, warmup=False)
+    ) as base:
         m = _err(_post(base, _files(honest)), 422, "request_too_costly")
         assert m.startswith("annotated persons") and "192x192 image, 1 persons" in m
     with running_server(Settings(model="identity", device="cpu", max_request_mib=just_under, warmup=False)) as base:

@@ -18,8 +18,11 @@ from tests.server.conftest import Scene, make_scene
 
 
 def _post(base: str, sc: Scene, accept: str = "application/json", **extra) -> requests.Response:  # type: ignore[no-untyped-def]
-    files = {"image": ("i.png", sc.image_png, "image/png"), "instances": ("m.png", sc.instances_png, "image/png"),
-             "annotations": ("a.json", sc.annotations, "application/json")}  # fmt: skip
+    files = {
+        "image": ("i.png", sc.image_png, "image/png"),
+        "instances": ("m.png", sc.instances_png, "image/png"),
+        "annotations": ("a.json", sc.annotations, "application/json"),
+    }
     files.update(extra)
     return requests.post(base + "/v1/refine", files=files, headers={"Accept": accept}, timeout=60)
 
@@ -74,8 +77,12 @@ def test_options_persons_and_8bit_instances(server: str) -> None:
     sc = make_scene(12, n=4)
     buf = io.BytesIO()
     Image.fromarray(sc.imap.astype(np.uint8)).save(buf, format="PNG")
-    r = _post(server, sc, instances=("m.png", buf.getvalue(), "image/png"),
-              options=(None, json.dumps({"persons": [2]}), "application/json"))  # fmt: skip
+    r = _post(
+        server,
+        sc,
+        instances=("m.png", buf.getvalue(), "image/png"),
+        options=(None, json.dumps({"persons": [2]}), "application/json"),
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["persons_refined"] == [2]
@@ -103,8 +110,13 @@ def test_ops_endpoints(server: str) -> None:
     assert len(m["card"]["sha256"]) == 64
     _post(server, make_scene(14, n=2))
     text = requests.get(server + "/metrics").text
-    for name in ("refine_requests_total{path=\"/v1/refine\",status=\"200\"}", "refine_request_latency_seconds_bucket",
-                 "refine_queue_depth", "refine_batch_crops_bucket", "refine_generator_batch_seconds_count"):
+    for name in (
+        'refine_requests_total{path="/v1/refine",status="200"}',
+        "refine_request_latency_seconds_bucket",
+        "refine_queue_depth",
+        "refine_batch_crops_bucket",
+        "refine_generator_batch_seconds_count",
+    ):
         assert name in text
     assert requests.get(server + "/docs").status_code == 200
     spec = requests.get(server + "/openapi.json").json()

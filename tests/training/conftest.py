@@ -40,12 +40,18 @@ def make_fake_dataset(root: Path, n_images: int = 3, size: int = 128, seed: int 
             img[body & m] = rng.uniform(30, 220, 3)
             img[head & m] = (200, 160, 130)
             rb = rotated_box_from_mask(m, (c, c))
-            persons.append({"instance_id": k, "head_2d": [float(hx), float(hy)], "rotated_box": list(rb),
-                            "area": int(m.sum())})
+            persons.append(
+                {"instance_id": k, "head_2d": [float(hx), float(hy)], "rotated_box": list(rb), "area": int(m.sum())}
+            )
         Image.fromarray(img.astype(np.uint8)).save(root / "images" / f"{iid}.png")
         Image.fromarray(imap).save(root / "instances" / f"{iid}.png")
-        ann = {"image_id": iid, "width": size, "height": size, "camera": {"principal_point": [c, c]},
-               "persons": persons}
+        ann = {
+            "image_id": iid,
+            "width": size,
+            "height": size,
+            "camera": {"principal_point": [c, c]},
+            "persons": persons,
+        }
         (root / "annotations" / f"{iid}.json").write_text(json.dumps(ann))
     return root
 
@@ -62,8 +68,9 @@ def make_fake_real(root: Path, n_images: int = 2, size: int = 160, seed: int = 1
         images.append({"file_name": f"{a['image_id']}.jpg", "id": a["image_id"], "width": size, "height": size})
         for q in a["persons"]:
             anns.append({"bbox": q["rotated_box"], "image_id": a["image_id"], "category_id": 1})
-    (root / "ann.json").write_text(json.dumps({"images": images, "annotations": anns,
-                                               "categories": [{"id": 1, "name": "person"}]}))
+    (root / "ann.json").write_text(
+        json.dumps({"images": images, "annotations": anns, "categories": [{"id": 1, "name": "person"}]})
+    )
     return root
 
 

@@ -82,8 +82,13 @@ def test_box_mask_and_head_rule(fake_synth):
 
 @pytest.mark.skipif(not (REAL_ROOT / "cepdof_sample").is_dir(), reason="real_fisheye data absent")
 def test_real_cepdof_crops():
-    src = RealSource(REAL_ROOT / "cepdof_sample/annotations/video_0.json", REAL_ROOT / "cepdof_sample/video_0",
-                     name="cepdof", overlays=[[0, 0, 560, 110]], resize_to=512)
+    src = RealSource(
+        REAL_ROOT / "cepdof_sample/annotations/video_0.json",
+        REAL_ROOT / "cepdof_sample/video_0",
+        name="cepdof",
+        overlays=[[0, 0, 560, 110]],
+        resize_to=512,
+    )
     cs = crops_from_real(src, 32, max_images=1)
     assert len(cs) == 7 and cs.images.shape == (7, 3, 32, 32)
     assert torch.isfinite(cs.images).all() and float(cs.images.std()) > 0.05

@@ -28,8 +28,11 @@ def test_fid_kid_sanity():
     for n in (10, 40):
         x, y = a[:n], c[:n]
         s1, s2 = np.cov(x, rowvar=False), np.cov(y, rowvar=False)
-        ref = ((x.mean(0) - y.mean(0)) ** 2).sum() + np.trace(s1 + s2) - 2 * np.sqrt(
-            np.clip(np.linalg.eigvals(s1 @ s2).real, 0, None)).sum()
+        ref = (
+            ((x.mean(0) - y.mean(0)) ** 2).sum()
+            + np.trace(s1 + s2)
+            - 2 * np.sqrt(np.clip(np.linalg.eigvals(s1 @ s2).real, 0, None)).sum()
+        )
         assert abs(fid(x, y) - ref) < 1e-6 * max(1.0, abs(ref))
 
 
@@ -51,13 +54,23 @@ def test_detector_learns_on_fake_frames(fake_synth):
 
 
 def test_evaluate_cli_writes_every_figure(fake_synth, fake_real, tmp_path):
-    cfg = TrainConfig.model_validate({
-        "out_dir": str(tmp_path / "train"), "steps": 1, "batch_size": 2, "progress": False, "sample_every": 0,
-        "generator": {"architecture": "resnet", "hyperparameters": {"ngf": 8, "n_blocks": 1}},
-        "discriminator": {"ndf": 8, "n_layers": 2},
-        "data": {"synthetic": [str(fake_synth)], "crop_size": 32, "real_jitter": 0,
-                 "real": [{"annotations": str(fake_real / "ann.json"), "image_root": str(fake_real / "frames")}]},
-    })  # fmt: skip
+    cfg = TrainConfig.model_validate(
+        {
+            "out_dir": str(tmp_path / "train"),
+            "steps": 1,
+            "batch_size": 2,
+            "progress": False,
+            "sample_every": 0,
+            "generator": {"architecture": "resnet", "hyperparameters": {"ngf": 8, "n_blocks": 1}},
+            "discriminator": {"ndf": 8, "n_layers": 2},
+            "data": {
+                "synthetic": [str(fake_synth)],
+                "crop_size": 32,
+                "real_jitter": 0,
+                "real": [{"annotations": str(fake_real / "ann.json"), "image_root": str(fake_real / "frames")}],
+            },
+        }
+    )
     tr = Trainer(cfg, *load_datasets(cfg))
     tr.fit()
     model = tr.export().parent
@@ -65,9 +78,26 @@ def test_evaluate_cli_writes_every_figure(fake_synth, fake_real, tmp_path):
     (tmp_path / "real.json").write_text(json.dumps({"test": [src], "train": [src]}))
     torch.manual_seed(0)
     out = tmp_path / "eval"
-    rc = evaluate_main(["--model", str(model), "--synthetic", str(fake_synth), "--real-config",
-                        str(tmp_path / "real.json"), "--out", str(out), "--kid-subsets", "5", "--detector-steps",
-                        "2", "--detector-res", "64", "--features", "pixels"])  # fmt: skip
+    rc = evaluate_main(
+        [
+            "--model",
+            str(model),
+            "--synthetic",
+            str(fake_synth),
+            "--real-config",
+            str(tmp_path / "real.json"),
+            "--out",
+            str(out),
+            "--kid-subsets",
+            "5",
+            "--detector-steps",
+            "2",
+            "--detector-res",
+            "64",
+            "--features",
+            "pixels",
+        ]
+    )
     assert rc == 0
     r = json.loads((out / "report.json").read_text())
     for key in ("synthetic|real", "refined|real", "real_a|real_b", "synthetic|refined"):
@@ -76,8 +106,13 @@ def test_evaluate_cli_writes_every_figure(fake_synth, fake_real, tmp_path):
         d = r["detector"]["by_training_set"][name]
         assert {"precision", "recall", "f1"} <= set(d)
     s = r["summary"]
-    assert {"KID(synthetic,real)", "KID(refined,real)", "KID(real,real) floor", "F1 trained on synthetic",
-            "F1 trained on refined"} <= set(s)  # fmt: skip
+    assert {
+        "KID(synthetic,real)",
+        "KID(refined,real)",
+        "KID(real,real) floor",
+        "F1 trained on synthetic",
+        "F1 trained on refined",
+    } <= set(s)
     assert (out / "report.html").read_text().count("<img") >= 3
     assert len(list((out / "refined_0").glob("*.png"))) == 3
 
@@ -85,8 +120,26 @@ def test_evaluate_cli_writes_every_figure(fake_synth, fake_real, tmp_path):
 def test_evaluate_without_real_data_skips_cleanly(fake_synth, tmp_path):
     (tmp_path / "real.json").write_text(json.dumps({"test": [{"annotations": str(tmp_path / "missing.json")}]}))
     out = tmp_path / "eval"
-    assert evaluate_main(["--synthetic", str(fake_synth), "--refined-dir", str(fake_synth / "images"),
-                          "--real-config", str(tmp_path / "real.json"), "--out", str(out), "--crop-size", "32",
-                          "--kid-subsets", "3", "--features", "pixels"]) == 0  # fmt: skip
+    assert (
+        evaluate_main(
+            [
+                "--synthetic",
+                str(fake_synth),
+                "--refined-dir",
+                str(fake_synth / "images"),
+                "--real-config",
+                str(tmp_path / "real.json"),
+                "--out",
+                str(out),
+                "--crop-size",
+                "32",
+                "--kid-subsets",
+                "3",
+                "--features",
+                "pixels",
+            ]
+        )
+        == 0
+    )
     r = json.loads((out / "report.json").read_text())
     assert r["real_data"].startswith("skipped") and "synthetic|refined" in r["realism"]["kid"]

@@ -35,8 +35,9 @@ def _trainer(tmp, fake_synth, fake_real, data, look: nn.Module | None = None, **
 
 @pytest.mark.parametrize("method", METHODS)
 def test_each_method_trains(method, data, fake_synth, fake_real, tmp_path):
-    tr = _trainer(tmp_path, fake_synth, fake_real, data, method=method, steps=2, pretrain_steps=1,
-                  masked_adversarial=True)
+    tr = _trainer(
+        tmp_path, fake_synth, fake_real, data, method=method, steps=2, pretrain_steps=1, masked_adversarial=True
+    )
     assert type(tr.objective) is OBJECTIVES[method]
     before = {k: _params(n) for k, n in tr.nets.items()}
     tr.fit()
@@ -44,8 +45,12 @@ def test_each_method_trains(method, data, fake_synth, fake_real, tmp_path):
         assert not torch.equal(before[k], _params(n)), f"{method}: {k} did not change"
     adv = [h for h in tr.history if h["phase"] == "adv"]
     assert len(adv) == 2 and all(math.isfinite(v) for h in adv for v in h.values() if isinstance(v, float))
-    expected = {"cyclegan_ds": {"cycle", "identity", "disc_feature_cycle"}, "simgan": {"self_reg"},
-                "cut": {"nce", "nce_idt"}, "fastcut": {"nce"}}[method]  # fmt: skip
+    expected = {
+        "cyclegan_ds": {"cycle", "identity", "disc_feature_cycle"},
+        "simgan": {"self_reg"},
+        "cut": {"nce", "nce_idt"},
+        "fastcut": {"nce"},
+    }[method]
     assert expected <= set(adv[0]) and {"g_adv", "g_total", "d_total"} <= set(adv[0])
     assert method != "fastcut" or "nce_idt" not in adv[0]
     assert tr.card().training_data["method"] == method

@@ -54,8 +54,13 @@ def camera_folder(root: Path, gains: tuple[float, float, float], sigma: float) -
 
 
 def train(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "refine_server", "train", "--no-progress", *args],
-                          capture_output=True, text=True, cwd=ROOT, timeout=600)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "refine_server", "train", "--no-progress", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
 
 
 def test_footage_reader_masks_circle_and_overlay(tmp_path: Path) -> None:
@@ -71,9 +76,20 @@ def test_train_real_frames_fits_a_look_per_camera(tmp_path: Path) -> None:
     outs = {}
     for name, gains, sigma in (("warm", (1.15, 1.0, 0.85), 1.0), ("cool_noisy", (0.85, 1.0, 1.15), 8.0)):
         cam = camera_folder(tmp_path / name, gains, sigma)
-        r = train("--real-frames", str(cam), "--synthetic", str(synth), "--overlay", "4,4,60,14",
-                  "--resize-to", "192", "--out-dir", str(tmp_path / f"train_{name}"),
-                  "--export", str(tmp_path / f"model_{name}"))  # fmt: skip
+        r = train(
+            "--real-frames",
+            str(cam),
+            "--synthetic",
+            str(synth),
+            "--overlay",
+            "4,4,60,14",
+            "--resize-to",
+            "192",
+            "--out-dir",
+            str(tmp_path / f"train_{name}"),
+            "--export",
+            str(tmp_path / f"model_{name}"),
+        )
         assert r.returncode == 0, r.stderr[-2000:]
         _, card = load_model(tmp_path / f"model_{name}")
         assert card.look is not None and card.look.params is not None
@@ -86,8 +102,14 @@ def test_train_real_frames_fits_a_look_per_camera(tmp_path: Path) -> None:
     assert outs["cool_noisy"].noise_sigma(0.5) > 2 * outs["warm"].noise_sigma(0.5)
 
 
-@pytest.mark.parametrize("args, needle", [((), "--config"), (("--real-frames", "/nonexistent_dir"), "no such file"),
-                                          (("--real-frames", ".", "--overlay", "1,2,3"), "--overlay")])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        ((), "--config"),
+        (("--real-frames", "/nonexistent_dir"), "no such file"),
+        (("--real-frames", ".", "--overlay", "1,2,3"), "--overlay"),
+    ],
+)
 def test_bad_input_is_one_line(args: tuple[str, ...], needle: str) -> None:
     r = train(*args)
     assert r.returncode == 2 and needle in r.stderr and "Traceback" not in r.stderr

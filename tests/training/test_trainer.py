@@ -17,14 +17,23 @@ from refine_server.training.trainer import Trainer, load_datasets
 
 def _cfg(tmp, synth, real, **kw) -> TrainConfig:
     d = {
-        "out_dir": str(tmp), "steps": 3, "batch_size": 2, "progress": False, "log_every": 1, "sample_every": 2,
-        "checkpoint_every": 0, "lambda_disc_feature": 1.0,
+        "out_dir": str(tmp),
+        "steps": 3,
+        "batch_size": 2,
+        "progress": False,
+        "log_every": 1,
+        "sample_every": 2,
+        "checkpoint_every": 0,
+        "lambda_disc_feature": 1.0,
         "generator": {"architecture": "resnet", "hyperparameters": {"ngf": 8, "n_blocks": 1, "n_down": 2}},
         "discriminator": {"ndf": 8, "n_layers": 2},
-        "data": {"synthetic": [str(synth)], "real": [{"annotations": str(real / "ann.json"),
-                                                       "image_root": str(real / "frames")}],
-                 "crop_size": 32, "real_jitter": 1},
-    }  # fmt: skip
+        "data": {
+            "synthetic": [str(synth)],
+            "real": [{"annotations": str(real / "ann.json"), "image_root": str(real / "frames")}],
+            "crop_size": 32,
+            "real_jitter": 1,
+        },
+    }
     d.update(kw)
     return TrainConfig.model_validate(d)
 
@@ -41,7 +50,7 @@ def _params(m: torch.nn.Module) -> torch.Tensor:
 
 @pytest.mark.parametrize("mode", ["cyclegan", "simgan"])
 def test_steps_change_weights_and_write_outputs(mode, data, fake_synth, fake_real, tmp_path):
-    gen = ({"architecture": "simgan", "hyperparameters": {"ch": 8, "n_blocks": 1}} if mode == "simgan" else None)
+    gen = {"architecture": "simgan", "hyperparameters": {"ch": 8, "n_blocks": 1}} if mode == "simgan" else None
     kw = {"mode": mode, "masked_adversarial": True, "pretrain_steps": 1}
     if gen:
         kw["generator"] = gen
@@ -60,8 +69,18 @@ def test_steps_change_weights_and_write_outputs(mode, data, fake_synth, fake_rea
 
 def test_losses_decrease_in_expectation(data, fake_synth, fake_real, tmp_path):
     """Pre-fit L1 and the discriminator loss fall over a few steps (averaged over windows)."""
-    cfg = _cfg(tmp_path, fake_synth, fake_real, steps=24, pretrain_steps=12, lr=2e-3, diffaugment="",
-               lambda_disc_feature=0.0, sample_every=0, batch_size=4)
+    cfg = _cfg(
+        tmp_path,
+        fake_synth,
+        fake_real,
+        steps=24,
+        pretrain_steps=12,
+        lr=2e-3,
+        diffaugment="",
+        lambda_disc_feature=0.0,
+        sample_every=0,
+        batch_size=4,
+    )
     tr = Trainer(cfg, *data)
     tr.fit()
     pre = [h["pretrain_l1"] for h in tr.history if h["phase"] == "pretrain"]

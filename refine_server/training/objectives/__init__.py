@@ -33,8 +33,9 @@ OBJECTIVES: dict[str, type[Objective]] = {
 }
 
 
-def build_objective(cfg: TrainConfig, device: torch.device, rng: torch.Generator,
-                    look: nn.Module | None = None) -> Objective:
+def build_objective(
+    cfg: TrainConfig, device: torch.device, rng: torch.Generator, look: nn.Module | None = None
+) -> Objective:
     """The objective class named by ``cfg.method`` (already resolved from the old ``mode`` key)."""
     try:
         cls = OBJECTIVES[str(cfg.method)]

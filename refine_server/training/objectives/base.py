@@ -61,8 +61,9 @@ class Objective(ABC):
     name: ClassVar[str]
     pretrain_needs_real: ClassVar[bool] = False  # does the L1 warm-up also fit a real→synthetic generator?
 
-    def __init__(self, cfg: TrainConfig, device: torch.device, rng: torch.Generator,
-                 look: nn.Module | None = None) -> None:
+    def __init__(
+        self, cfg: TrainConfig, device: torch.device, rng: torch.Generator, look: nn.Module | None = None
+    ) -> None:
         self.cfg, self.device, self.rng = cfg, device, rng
         self.arch = cfg.generator.get("architecture", "resnet")
         self.ghp = dict(cfg.generator.get("hyperparameters", {}))
@@ -134,8 +135,15 @@ class Objective(ABC):
         xa, ma = self.augment(x, m)
         return lsgan_loss(D(xa), real, ma if self.cfg.masked_adversarial else None)
 
-    def disc_loss(self, D: nn.Module, pool: ImagePool, real: torch.Tensor, m_real: torch.Tensor,
-                  fake: torch.Tensor, m_fake: torch.Tensor) -> torch.Tensor:
+    def disc_loss(
+        self,
+        D: nn.Module,
+        pool: ImagePool,
+        real: torch.Tensor,
+        m_real: torch.Tensor,
+        fake: torch.Tensor,
+        m_fake: torch.Tensor,
+    ) -> torch.Tensor:
         """½ (real → 1 + pooled past fake → 0)."""
         past, m_past = pool.query(fake.detach(), m_fake)
         return 0.5 * (self.adversarial(D, real, m_real, True) + self.adversarial(D, past, m_past, False))

@@ -41,8 +41,9 @@ class CUTObjective(Objective):
     def build(self) -> None:
         cfg = self.cfg
         if not isinstance(self.G, ResnetGenerator | SimGANRefiner):
-            raise ValueError(f"method {self.name} needs a generator with encoder features (resnet or simgan), "
-                             f"not {self.arch!r}")  # fmt: skip
+            raise ValueError(
+                f"method {self.name} needs a generator with encoder features (resnet or simgan), not {self.arch!r}"
+            )
         self.encoder: ResnetGenerator | SimGANRefiner = self.G
         self.lambda_nce = self.default_lambda_nce if cfg.lambda_nce is None else cfg.lambda_nce
         self.nce_idt = self.default_nce_idt if cfg.nce_idt is None else cfg.nce_idt
@@ -106,8 +107,9 @@ class CUTObjective(Objective):
             nce_idt_v = loss_idt.item()
         loss = cfg.lambda_adv * adv + nce_both
         self.update(self.opt_G, loss, self.opt_mlp)
-        return CUTLosses(g_adv=adv.item(), g_total=loss.item(), d_total=d_loss.item(), nce=loss_nce.item(),
-                         nce_idt=nce_idt_v)  # fmt: skip
+        return CUTLosses(
+            g_adv=adv.item(), g_total=loss.item(), d_total=d_loss.item(), nce=loss_nce.item(), nce_idt=nce_idt_v
+        )
 
 
 class FastCUTObjective(CUTObjective):

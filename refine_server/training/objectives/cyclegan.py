@@ -63,15 +63,23 @@ class CycleGANObjective(Objective):
         lam_df = cfg.lambda_disc_feature or 0.0
         if lam_df > 0:
             layers = cfg.disc_feature_layers
-            dfe = disc_feature_cycle_loss(self.D_X.features(x), self.D_X.features(rec_x), layers) + \
-                disc_feature_cycle_loss(self.D_Y.features(y), self.D_Y.features(rec_y), layers)
+            dfe = disc_feature_cycle_loss(
+                self.D_X.features(x), self.D_X.features(rec_x), layers
+            ) + disc_feature_cycle_loss(self.D_Y.features(y), self.D_Y.features(rec_y), layers)
             loss = loss + lam_df * dfe
             dfe_v = dfe.item()
         self.update(self.opt_G, loss)
 
         self.freeze_discriminators(False)
-        d_loss = self.disc_loss(self.D_Y, self.pool_Y, y, my, fake_y, mx) + \
-            self.disc_loss(self.D_X, self.pool_X, x, mx, fake_x, my)
+        d_loss = self.disc_loss(self.D_Y, self.pool_Y, y, my, fake_y, mx) + self.disc_loss(
+            self.D_X, self.pool_X, x, mx, fake_x, my
+        )
         self.update(self.opt_D, d_loss)
-        return CycleGANLosses(g_adv=adv.item(), g_total=loss.item(), d_total=d_loss.item(), cycle=cyc.item(),
-                              identity=idt_v, disc_feature_cycle=dfe_v)  # fmt: skip
+        return CycleGANLosses(
+            g_adv=adv.item(),
+            g_total=loss.item(),
+            d_total=d_loss.item(),
+            cycle=cyc.item(),
+            identity=idt_v,
+            disc_feature_cycle=dfe_v,
+        )
