@@ -3,7 +3,7 @@
 For 512x512 images with 6 people: raw batched generator time for those 6 crops (in this process, same intra-op
 thread count as one server worker) vs end-to-end server time (client wall time of POST /v1/refine; target ratio
 <= 1.25), throughput with 1 and with N concurrent clients (target ratio >= 1.5), p50/p99 latency. The server runs
-as a real subprocess (`python -m refine_server serve`).
+as a real subprocess (``refine_server.local_server``).
 
 The machine is shared and noisy, so every comparison is interleaved and repeated: raw / end-to-end pairs
 alternate (ABAB...), 1-client and N-client phases alternate round by round, and the reported ratios are medians of
@@ -12,6 +12,12 @@ extra ``serve`` arguments (``--variant LABEL@ROOT=ARGS`` runs another checkout, 
 before/after); all servers are measured round-robin in the same run.
 
     .venv/bin/python bench/serve.py [--model DIR] [--rounds 3] [--clients 8] [--variant old@/tmp/old=...]
+
+What it showed on 2 busy cores (the reason for ``refine_server.batcher``'s CPU defaults): a generator batch does
+not get cheaper per crop as it grows (per-crop time is flat from ~4 crops, and worse above ~16: activations leave
+the cache), while OpenMP intra-op threads lose badly as soon as anything else runs on the machine (every layer ends
+in a barrier that waits for the slowest, possibly descheduled, thread). Hence independent worker threads with few
+intra-op threads each, and big batches cut into ``max_batch_crops`` chunks.
 """
 
 from __future__ import annotations
@@ -20,13 +26,12 @@ import argparse
 import json
 import os
 import shlex
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +45,7 @@ from refine_server.checkpoint import load_model, save_model  # noqa: E402
 from refine_server.client import RefineClient  # noqa: E402
 from refine_server.crops import extract_crops, plan_crops, to_model  # noqa: E402
 from refine_server.imaging import encode_instances_png, encode_png  # noqa: E402
+from refine_server.local_server import LocalServer, serve_local  # noqa: E402
 from refine_server.model_card import ModelCard  # noqa: E402
 from refine_server.networks import ResnetGenerator  # noqa: E402
 from shared_schema.annotation import GeneratorInfo, PoseSource, SceneAnnotation  # noqa: E402
@@ -104,33 +110,10 @@ def _q(v: list[float], p: float) -> float:
 
 
 class Server:
-    """One ``python -m refine_server serve`` subprocess (optionally from another checkout)."""
+    """The measurements of one local server (optionally from another checkout)."""
 
-    def __init__(self, label: str, root: Path, model_dir: Path, extra: list[str], clients: int) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.label, self.url = label, f"http://127.0.0.1:{self.port}"
-        cmd = [
-            sys.executable,
-            "-m",
-            "refine_server",
-            "serve",
-            "--model",
-            str(model_dir),
-            "--device",
-            "cpu",
-            "--port",
-            str(self.port),
-            "--max-queue-requests",
-            str(4 * clients),
-            "--log-level",
-            "warning",
-            *extra,
-        ]
-        env = os.environ.copy()
-        env["PYTHONPATH"] = str(root)
-        self.proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=sys.stderr)
+    def __init__(self, label: str, local: LocalServer) -> None:
+        self.label, self.url, self.pid = label, local.url, local.pid
         self.lat1: list[float] = []
         self.latn: list[float] = []
         self.e2e: list[float] = []
@@ -143,16 +126,17 @@ class Server:
 
     def cpu_s(self) -> float:
         """utime + stime of the server process (all its threads) in seconds."""
-        with open(f"/proc/{self.proc.pid}/stat") as f:
+        with open(f"/proc/{self.pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+
+def start_server(stack: ExitStack, label: str, root: Path, model_dir: Path, extra: list[str], clients: int) -> Server:
+    """``serve --model model_dir`` from checkout ``root`` on the CPU until ``stack`` closes."""
+    args = ["--model", str(model_dir), "--device", "cpu", "--max-queue-requests", str(4 * clients)]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    serving = serve_local([*args, "--log-level", "warning", *extra], cwd=root, env=env, stdout=sys.stderr)
+    return Server(label, stack.enter_context(serving))
 
 
 def main() -> None:
@@ -206,22 +190,19 @@ def main() -> None:
     crops = extract_crops(to_model(rgb), specs, card.crop_size)
 
     main_extra = shlex.split(args.server_args) + (["--torch-threads", str(args.threads)] if args.threads else [])
-    servers = [Server("server", ROOT, model_dir, main_extra, args.clients)]
-    for v in args.variant:
-        name, _, extra = v.partition("=")
-        label, _, root = name.partition("@")
-        servers.append(
-            Server(label, Path(root).resolve() if root else ROOT, model_dir, shlex.split(extra), args.clients)
-        )
     metrics: dict[str, str] = {}
     raw: list[float] = []
     t_bench = time.perf_counter()
-    try:
+    with ExitStack() as stack:
+        servers = [start_server(stack, "server", ROOT, model_dir, main_extra, args.clients)]
+        for v in args.variant:
+            name, _, extra = v.partition("=")
+            label, _, root = name.partition("@")
+            root_dir = Path(root).resolve() if root else ROOT
+            servers.append(start_server(stack, label, root_dir, model_dir, shlex.split(extra), args.clients))
         clients = {}
         for sv in servers:
-            c = RefineClient(sv.url, timeout=300)
-            c.wait_ready(timeout=120)
-            clients[sv.label] = [c] + [RefineClient(sv.url, timeout=300) for _ in range(args.clients - 1)]
+            clients[sv.label] = [RefineClient(sv.url, timeout=300) for _ in range(args.clients)]
             with ThreadPoolExecutor(args.clients) as ex:  # warm every connection (and every worker)
                 list(ex.map(lambda c: c.refine(*payloads[0]), clients[sv.label]))
         with torch.inference_mode():
@@ -272,9 +253,6 @@ def main() -> None:
                 )
         for sv in servers:
             metrics[sv.label] = clients[sv.label][0].session.get(f"{sv.url}/metrics").text
-    finally:
-        for sv in servers:
-            sv.stop()
 
     raw_s = _med(raw)
     n = args.clients

@@ -10,6 +10,11 @@ older commit, for a before/after):
   memory left afterwards.
 
     .venv/bin/python bench/server_limits.py [--root /tmp/before] [--size 4096] [--persons 64] [--concurrent 4]
+
+Measured on CPU (2 busy cores), when ``refine_server.cost``'s constants were fitted: the 4096x4096 request with
+64 persons peaked ~370 MiB over the idle server, two at once ~755 MiB; the cost estimate for it is ~440 MiB. So
+with the default limits two such requests run at once and the server's working memory stays within ~1 GiB over
+the model, whatever the clients send.
 """
 
 from __future__ import annotations
@@ -18,7 +23,6 @@ import argparse
 import json
 import os
 import socket
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from refine_server.imaging import encode_instances_png, encode_png  # noqa: E402
+from refine_server.local_server import serve_local  # noqa: E402
 from shared_schema.annotation import GeneratorInfo, PoseSource, SceneAnnotation  # noqa: E402
 from shared_schema.annotation import Person as SPerson  # noqa: E402
 from shared_schema.camera import CameraModel  # noqa: E402
@@ -92,40 +97,9 @@ def proc_kib(pid: int, key: str) -> int:
     raise KeyError(key)
 
 
-def start_server(root: Path, port: int) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1"}
-    cmd = [
-        sys.executable,
-        "-m",
-        "refine_server",
-        "serve",
-        "--model",
-        "default",
-        "--device",
-        "cpu",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-    ]
-    proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=sys.stderr)
-    deadline = time.time() + 180
-    while time.time() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                return proc
-        except requests.RequestException:
-            pass
-        if proc.poll() is not None:
-            raise SystemExit(f"error: server exited with {proc.returncode}")
-        time.sleep(0.3)
-    proc.kill()
-    raise SystemExit("error: server not ready after 180 s")
-
-
-def stalled_body(port: int, cap_s: float) -> dict[str, object]:
+def stalled_body(url: str, cap_s: float) -> dict[str, object]:
     """Headers + 4 body bytes, then silence: seconds until the server answers/closes, and its status line."""
-    s = socket.create_connection(("127.0.0.1", port))
+    s = socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])))
     s.sendall(
         b"POST /v1/refine HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=zz\r\n"
         b"Content-Length: 1000000\r\n\r\n--zz"
@@ -148,13 +122,13 @@ def stalled_body(port: int, cap_s: float) -> dict[str, object]:
     }
 
 
-def post(port: int, parts: tuple[bytes, bytes, bytes]) -> int:
+def post(url: str, parts: tuple[bytes, bytes, bytes]) -> int:
     files = {
         "image": ("i.png", parts[0], "image/png"),
         "instances": ("m.png", parts[1], "image/png"),
         "annotations": ("a.json", parts[2], "application/json"),
     }
-    return requests.post(f"http://127.0.0.1:{port}/v1/refine", files=files, timeout=600).status_code
+    return requests.post(f"{url}/v1/refine", files=files, timeout=600).status_code
 
 
 def main() -> None:
@@ -167,11 +141,10 @@ def main() -> None:
     args = ap.parse_args()
     parts = big_scene(args.size, args.persons)
     log(f"request: {sum(map(len, parts)) / 1e3:.0f} kB")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = start_server(args.root.resolve(), port)
-    try:
+    root = args.root.resolve()
+    env = {**os.environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1"}
+    serve_args = ["--model", "default", "--device", "cpu", "--log-level", "warning"]
+    with serve_local(serve_args, cwd=root, env=env, stdout=sys.stderr) as server:
         out: dict[str, object] = {
             "bench": "server_limits",
             "root": str(args.root),
@@ -179,22 +152,19 @@ def main() -> None:
             "persons": args.persons,
             "request_kB": round(sum(map(len, parts)) / 1e3),
         }
-        out["rss_ready_MiB"] = round(proc_kib(proc.pid, "VmRSS") / 1024)
+        out["rss_ready_MiB"] = round(proc_kib(server.pid, "VmRSS") / 1024)
         t0 = time.perf_counter()
-        out["one_status"] = post(port, parts)
+        out["one_status"] = post(server.url, parts)
         out["one_wall_s"] = round(time.perf_counter() - t0, 2)
-        out["one_peak_MiB"] = round(proc_kib(proc.pid, "VmHWM") / 1024)
+        out["one_peak_MiB"] = round(proc_kib(server.pid, "VmHWM") / 1024)
         log("one request done; concurrent")
         with ThreadPoolExecutor(args.concurrent) as ex:
-            out["concurrent_statuses"] = sorted(ex.map(lambda _: post(port, parts), range(args.concurrent)))
-        out["concurrent_peak_MiB"] = round(proc_kib(proc.pid, "VmHWM") / 1024)
+            out["concurrent_statuses"] = sorted(ex.map(lambda _: post(server.url, parts), range(args.concurrent)))
+        out["concurrent_peak_MiB"] = round(proc_kib(server.pid, "VmHWM") / 1024)
         time.sleep(1.0)
-        out["rss_after_MiB"] = round(proc_kib(proc.pid, "VmRSS") / 1024)
+        out["rss_after_MiB"] = round(proc_kib(server.pid, "VmRSS") / 1024)
         log("stalled body")
-        out.update(stalled_body(port, args.stall_cap))
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        out.update(stalled_body(server.url, args.stall_cap))
     print(json.dumps(out))
 
 

@@ -4,12 +4,9 @@
 The window is adaptive: the worker waits for more crops only while other admitted requests are still being
 decoded / cropped (``announce``), so a lone request is dispatched at once and adds no batching latency.
 
-CPU serving (measured on 2 busy cores, see bench/serve.py): a generator batch does not get cheaper per crop as it
-grows (per-crop time is flat from ~4 crops, and worse above ~16: activations leave the cache), while OpenMP
-intra-op threads lose badly as soon as anything else runs on the machine (every layer ends in a barrier that waits
-for the slowest, possibly descheduled, thread). So the default on CPU is ``workers`` independent worker threads,
-each with its own model call and ``threads_per_worker`` intra-op threads (1 on a 2-core box): concurrent requests
-then use every core without barriers, and big batches are cut into ``max_batch_crops`` chunks."""
+On CPU the default is ``workers`` independent worker threads, each with its own model call and
+``threads_per_worker`` intra-op threads (1 on a 2-core box); batches larger than ``max_batch_crops`` are cut into
+chunks of that size (why: ``bench/serve.py``)."""
 
 from __future__ import annotations
 

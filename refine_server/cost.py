@@ -3,9 +3,8 @@
 The estimate follows the pipeline's big arrays: per image pixel the decoded image and instance map, their
 bincounts, the float copy the crops are sampled from, the output and the PNG encoder (``BYTES_PER_IMAGE_PIXEL``);
 per person the reinsertion grid, padded to the largest refined person (``n * max_person_pixels *
-BYTES_PER_GRID_PIXEL``); per crop its tensors at the model's input size. The constants were fitted with
-``bench/server_limits.py``: a 4096² request with 64 small persons peaked ~370 MiB over the idle server, two at
-once ~755 MiB; the estimate for it is ~440 MiB.
+BYTES_PER_GRID_PIXEL``); per crop its tensors at the model's input size. The constants are fitted with
+``bench/server_limits.py``.
 """
 
 from __future__ import annotations

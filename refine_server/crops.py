@@ -1,12 +1,11 @@
-"""Oriented person crops for an overhead fisheye camera, and their exact inverse (thesis Algorithms 5 and 6, fixed).
+"""Oriented person crops for an overhead fisheye camera, and their exact inverse (after thesis Algorithms 5 and 6).
 
 Geometry rule
 -------------
 A ceiling camera looking straight down sees a standing person at floor distance ``d`` with the feet at off-axis
 angle ``atan(d / H)`` and the head, nearer the camera, at ``atan(d / (H - h))`` > that: in every fisheye model
-the radius grows with the off-axis angle, so **the head lies farther from the fisheye centre than the feet**
-(checked with ``shared_schema.CameraModel.project``: feet at r≈79 px, head at r≈144 px for a person 1.58 m from
-the nadir under a 3 m camera). The crop's "up" axis therefore points *away* from the fisheye centre, along the ray
+the radius grows with the off-axis angle, so **the head lies farther from the fisheye centre than the feet**.
+The crop's "up" axis therefore points *away* from the fisheye centre, along the ray
 centre → person, which puts the head at the top of the crop (upright person).
 
 ``CropSpec.angle_deg`` is the clockwise angle (image y points down) from image-up to that outward ray, exactly
@@ -14,14 +13,14 @@ centre → person, which puts the head at the top of the crop (upright person).
 CEPDOF rotated boxes: crop-up in image coordinates is ``(sin a, -cos a)`` and crop-right is ``(cos a, sin a)``.
 A person right at the centre (direction undefined) gets angle 0 (upright = image-up), consistently.
 
-Fixes of the thesis' artifacts (§5.10)
--------------------------------------
-* Crops are not a fixed 128 px box: the square side is the person's full extent in the rotated frame (computed
-  from the mask pixels' corners, so it is exact under any rotation) plus a margin, then resampled to the model's
-  input size. The whole visible mask is always inside the crop (no Fig. 5.15 border).
+Guarantees
+----------
+* A crop's square side is the person's full extent in the rotated frame (computed from the mask pixels' corners,
+  so it is exact under any rotation) plus a margin, resampled to the model's input size: the whole visible mask is
+  always inside the crop.
 * Reinsertion is per-pixel ownership: a pixel with instance id ``k`` is taken only from person ``k``'s refined
-  crop (inverse warp sampled at that pixel), never from a neighbour's overlapping crop (no Fig. 5.14 seams). A pixel
-  with id 0 (or of a person that was not refined) is copied bit-for-bit from the input.
+  crop (inverse warp sampled at that pixel), never from a neighbour's overlapping crop. A pixel with id 0 (or of a
+  person that was not refined) is copied bit-for-bit from the input.
 
 Both warps are batched ``torch.nn.functional.grid_sample`` calls (bilinear, ``align_corners=False``) using the
 pixel-centre convention of ``shared_schema.geometry`` (the centre of pixel ``(col, row)`` is ``(col+.5, row+.5)``).

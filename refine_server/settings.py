@@ -1,11 +1,9 @@
 """Server settings: every limit is a field, set by ``serve`` flags or ``REFINE_<FIELD>`` environment variables.
 
-Memory (``refine_server.cost``, measured on CPU with ``bench/server_limits.py``): a 4096x4096 request with 64
-persons, at the default pixel and person limits, is estimated at ~440 MiB and peaked ~370 MiB over the idle
-server. ``max_request_mib`` refuses a single request whose estimate is larger (422, before any pixel is decoded
-when the annotated areas already say so); ``memory_budget_mib`` bounds the sum of the estimates of the requests
-being served (429 + Retry-After above it; one request is always admitted). With the defaults two such requests
-run at once and the server's working memory stays within ~1 GiB over the model, whatever the clients send.
+Memory (estimates by ``refine_server.cost``): ``max_request_mib`` refuses a single request whose estimate is
+larger (422, before any pixel is decoded when the annotated areas already say so); ``memory_budget_mib`` bounds
+the sum of the estimates of the requests being served (429 + Retry-After above it; one request is always
+admitted). What the defaults allow is measured by ``bench/server_limits.py``.
 """
 
 from __future__ import annotations

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from refine_server.app import create_app
 from refine_server.checkpoint import load_model, save_model
 from refine_server.client import RefineClient, ServerUnavailable
 from refine_server.imaging import encode_instances_png, encode_png
+from refine_server.local_server import free_port
 from refine_server.model_card import ModelCard
 from refine_server.networks import ResnetGenerator
 from refine_server.serve_cli import uvicorn_config
@@ -122,12 +122,6 @@ def checkpoint_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("ckpt")
     save_model(d, gen, card)
     return d
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextlib.contextmanager

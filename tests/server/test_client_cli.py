@@ -13,13 +13,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 import refine_server.client as client_mod
 from refine_server.client import AuthError, RefineClient, RequestRejected, ServerUnavailable
+from refine_server.local_server import free_port, serve_local
 from refine_server.model_card import ModelCard
 from refine_server.settings import Settings
-from tests.server.conftest import free_port, make_scene, running_server
+from tests.server.conftest import make_scene, running_server
+from tests.server.helpers import GatedModel
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -73,16 +74,10 @@ def test_client_unavailable_after_retries() -> None:
 
 def test_client_retries_503_then_succeeds() -> None:
     gate = threading.Event()
-
-    class Slow(torch.nn.Module):
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            gate.wait(10)
-            return x
-
     card = ModelCard(model_id="slow", architecture="identity", crop_size=32)
     s = Settings(model="identity", device="cpu", max_queue_requests=1, warmup=False, retry_after_s=0)
     sc = make_scene(31, n=2)
-    with running_server(s, model=(Slow(), card)) as base:
+    with running_server(s, model=(GatedModel(gate), card)) as base:
         c = RefineClient(base, retries=6, backoff=0.05)
         first = threading.Thread(target=c.refine, args=(sc.image_png, sc.instances_png, sc.annotations))
         first.start()
@@ -106,41 +101,21 @@ def test_cli_missing_default_model_names_the_path(tmp_path: Path) -> None:
 
 
 def test_cli_serves_a_checkpoint(checkpoint_dir: Path, tmp_path: Path) -> None:
-    port = free_port()
     env = {**os.environ, "OMP_NUM_THREADS": "1", "REFINE_TORCH_THREADS": "1"}
-    (tmp_path / "token").write_text("tok\n")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "refine_server",
-            "serve",
-            "--model",
-            str(checkpoint_dir),
-            "--device",
-            "cpu",
-            "--port",
-            str(port),
-            "--token-file",
-            str(tmp_path / "token"),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        c = RefineClient(f"http://127.0.0.1:{port}", token="tok", timeout=30)
-        c.wait_ready(timeout=60)
+    token = tmp_path / "token"
+    token.write_text("tok\n")
+    args = ["--model", str(checkpoint_dir), "--device", "cpu", "--token-file", str(token), "--log-level", "warning"]
+    log = tmp_path / "serve.log"
+    with (
+        log.open("w") as fh,
+        serve_local(args, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT, ready_timeout_s=60) as server,
+    ):
+        c = RefineClient(server.url, token="tok", timeout=30)
         sc = make_scene(32, n=3)
         res = c.refine(sc.image_png, sc.instances_png, sc.annotations)
         assert res.annotations == sc.annotations and res.model_id == "tiny-test"
         assert len(base64.b64encode(res.image_png)) > 0 and np.any(sc.imap)
-    finally:
-        proc.terminate()
-        out = proc.communicate(timeout=20)[0].decode()
+    out = log.read_text()
     assert "tok" not in out.replace("token", "")
 
 

@@ -16,7 +16,6 @@ import threading
 import time
 import zlib
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlparse
 
 import numpy as np
@@ -28,7 +27,7 @@ from refine_server.cost import RequestCost
 from refine_server.model_card import ModelCard
 from refine_server.settings import Settings
 from tests.server.conftest import Scene, make_scene, png_bytes, running_server
-from tests.server.test_server_errors import _err, _files, _post, _Slow
+from tests.server.helpers import GatedModel, err, parked_request, parts, post
 
 TOKEN = "t0ken"
 AUTH = f"Authorization: Bearer {TOKEN}\r\n".encode()
@@ -140,7 +139,7 @@ def test_auth_is_checked_before_the_body_is_read(guarded: str) -> None:
 
 def test_method_not_allowed_says_which_are(server: str) -> None:
     r = requests.get(server + "/v1/refine", timeout=10)
-    _err(r, 405, "method_not_allowed")
+    err(r, 405, "method_not_allowed")
     assert r.headers["allow"] == "POST"
 
 
@@ -162,7 +161,7 @@ def test_non_finite_principal_point_is_422(server: str, literal: str) -> None:
     ann = json.loads(sc.annotations)
     ann["camera"]["principal_point"] = ["__X__", "__X__"]
     text = json.dumps(ann).replace('"__X__"', literal).encode()
-    m = _err(_post(server, _files(sc, annotations=text)), 422, "invalid_annotations", "annotations")
+    m = err(post(server, parts(sc, annotations=text)), 422, "invalid_annotations", "annotations")
     assert "principal_point" in m and "finite" in m
 
 
@@ -183,7 +182,7 @@ def test_16_bit_rgb_image_is_422_not_cut_to_8_bits(server: str) -> None:
     sc = make_scene(41, n=2)
     png16 = _png16_rgb(sc.rgb.astype(np.uint16) * 257)
     assert Image.open(io.BytesIO(png16)).mode == "RGB"  # what the old decoder silently accepted
-    m = _err(_post(server, _files(sc, image=png16)), 422, "unsupported_image", "image")
+    m = err(post(server, parts(sc, image=png16)), 422, "unsupported_image", "image")
     assert "16-bit" in m
 
 
@@ -192,9 +191,7 @@ def test_person_annotated_but_absent_from_the_mask_is_422(server: str) -> None:
     imap = sc.imap.copy()
     gone = int(imap.max())
     imap[imap == gone] = 0
-    m = _err(
-        _post(server, _files(sc, instances=png_bytes(Image.fromarray(imap)))), 422, "person_not_in_mask", "instances"
-    )
+    m = err(post(server, parts(sc, instances=png_bytes(Image.fromarray(imap)))), 422, "person_not_in_mask", "instances")
     assert str(gone) in m
 
 
@@ -218,12 +215,12 @@ def test_request_over_the_cost_bound_is_422_before_or_after_decoding() -> None:
     with running_server(
         Settings(model="identity", device="cpu", max_request_mib=claimed_mib * 0.9, warmup=False)
     ) as base:
-        m = _err(_post(base, _files(honest)), 422, "request_too_costly")
+        m = err(post(base, parts(honest)), 422, "request_too_costly")
         assert m.startswith("annotated persons") and "192x192 image, 1 persons" in m
     with running_server(Settings(model="identity", device="cpu", max_request_mib=just_under, warmup=False)) as base:
-        m = _err(_post(base, _files(liar)), 422, "request_too_costly")
+        m = err(post(base, parts(liar)), 422, "request_too_costly")
         assert m.startswith("instance map") and f"largest {area} px" in m
-        assert _post(base, _files(make_scene(44, n=1, size=160))).status_code == 200
+        assert post(base, parts(make_scene(44, n=1, size=160))).status_code == 200
 
 
 def test_requests_beyond_the_memory_budget_get_429_with_retry_after() -> None:
@@ -232,14 +229,10 @@ def test_requests_beyond_the_memory_budget_get_429_with_retry_after() -> None:
     s = Settings(model="identity", device="cpu", memory_budget_mib=1.5, warmup=False, retry_after_s=3)
     sc = make_scene(45, n=2)
     assert 0.75 < RequestCost(192, 192, 2, 600, card.crop_size).mib < 1.5  # one fits the 1.5 MiB budget, two do not
-    with running_server(s, model=(_Slow(gate), card)) as base, ThreadPoolExecutor(1) as ex:
-        first = ex.submit(_post, base, _files(sc))
-        deadline = time.time() + 15
-        while "refine_queue_depth 1" not in requests.get(base + "/metrics").text and time.time() < deadline:
-            time.sleep(0.02)
-        r = _post(base, _files(sc))
-        assert "of 1.5 MiB" in _err(r, 429, "over_capacity")
+    with running_server(s, model=(GatedModel(gate), card)) as base, parked_request(base, parts(sc), 15) as first:
+        r = post(base, parts(sc))
+        assert "of 1.5 MiB" in err(r, 429, "over_capacity")
         assert r.headers["retry-after"] == "3"
         gate.set()
         assert first.result().status_code == 200
-        assert _post(base, _files(sc)).status_code == 200  # the budget is released after each request
+        assert post(base, parts(sc)).status_code == 200  # the budget is released after each request
