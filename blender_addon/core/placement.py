@@ -1,18 +1,21 @@
-"""Collision-checked placement of people on the floor (pure numpy; the 2D broad phase).
+"""Collision-checked placement of people on the floor (pure numpy, no bpy).
 
-Positions are drawn by rejection sampling: a candidate footprint must lie inside the walkable floor, inside
-the camera's image circle (feet and head), and overlap no obstacle and no person already placed. A run that
-cannot fit the requested people raises :class:`PlacementError` after a bounded number of attempts.
+The broad phase (:class:`Placer`) draws positions by rejection sampling: a footprint inside the walkable
+floor and the camera's image circle, overlapping no obstacle and no person already placed. :func:`place_people`
+runs the whole search from config + seed and asks a ``fits`` callback (the Blender side's posed-mesh check)
+whether each candidate body fits; every search is bounded and raises :class:`PlacementError` when it gives up.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from shared_schema.distributions import rng_for
 from shared_schema.geometry import point_in_polygon
 
 if TYPE_CHECKING:
@@ -30,6 +33,7 @@ def as_poly(points) -> Polygon:
 
 
 def polygon_area(poly) -> float:
+    """Signed area (positive when the vertices run counter-clockwise)."""
     p = as_poly(poly)
     x, y = p[:, 0], p[:, 1]
     return float(0.5 * (np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
@@ -84,6 +88,18 @@ def polygon_inside(inner, outer) -> bool:
     )
 
 
+def point_polygon_distance(point, polygon) -> float:
+    """Distance from a point to a polygon (0 inside)."""
+    p = np.asarray(point, dtype=np.float64)
+    poly = as_poly(polygon)
+    if point_in_polygon((float(p[0]), float(p[1])), poly):
+        return 0.0
+    a, b = poly, np.roll(poly, -1, axis=0)
+    ab = b - a
+    t = np.clip(((p - a) * ab).sum(1) / np.maximum((ab * ab).sum(1), 1e-12), 0.0, 1.0)
+    return float(np.min(np.hypot(*(a + ab * t[:, None] - p).T)))
+
+
 def circle(center, radius: float, n: int = 12) -> Polygon:
     t = np.linspace(0.0, 2 * math.pi, n, endpoint=False)
     return np.stack([center[0] + radius * np.cos(t), center[1] + radius * np.sin(t)], axis=1)
@@ -119,6 +135,11 @@ def unproject_polygon_px(camera, polygon_px) -> list[tuple[float, float]]:
     return [(round(float(x), 6), round(float(y), 6)) for x, y, _ in pts]
 
 
+def human_yaw(facing_deg: float) -> float:
+    """The humans package's yaw (0 = facing -Y, counter-clockwise) of a facing direction (0 = +X)."""
+    return round((facing_deg + 90.0) % 360.0, 6)
+
+
 @dataclass(frozen=True)
 class PlacedPerson:
     """Where and how one person was placed (builder → visibility → annotation)."""
@@ -136,6 +157,8 @@ class PlacedPerson:
 
 @dataclass
 class FloorObstacle:
+    """An obstacle's floor polygon (metres) and heights; ``generated`` for the stools placement adds."""
+
     name: str
     kind: str
     polygon: list[tuple[float, float]]
@@ -146,6 +169,23 @@ class FloorObstacle:
     @property
     def is_seat(self) -> bool:
         return self.seat_height is not None or self.kind == "chair"
+
+
+def config_obstacles(config) -> list[FloorObstacle]:
+    """The config's obstacles as floor polygons (a ``polygon_px`` drawn on the photo is unprojected)."""
+    out = []
+    for spec in config.obstacles:
+        poly = spec.polygon if spec.polygon is not None else unproject_polygon_px(config.camera, spec.polygon_px)
+        out.append(
+            FloorObstacle(
+                name=spec.name,
+                kind=spec.kind,
+                polygon=[tuple(map(float, p)) for p in poly],
+                height=spec.height,
+                seat_height=spec.seat_height,
+            )
+        )
+    return out
 
 
 @dataclass
@@ -252,3 +292,181 @@ class Placer:
             if float(np.hypot(*near)) < 2.0:
                 return float(math.degrees(math.atan2(near[1], near[0]))) % 360.0
         return float(rng.uniform(0.0, 360.0))
+
+
+# -- the people search: broad phase here, the posed-mesh check through the ``fits`` callback -----------------------
+#: Posed-mesh (narrow phase) checks per person before giving up.
+MAX_BUILDS_PER_PERSON = 12
+#: Farthest a body reaches from its floor position (arms, a sitter's legs), metres: the narrow phase skips
+#: obstacles and people beyond the sum of reaches.
+STANDING_REACH_M = 1.0
+SITTING_REACH_M = 1.2
+#: Head height (metres) of a sitter that must be in view together with the feet.
+SITTING_HEAD_M = 1.35
+
+
+@dataclass(frozen=True)
+class PersonSpec:
+    """One person of the scene description: where and how it is placed, and the seed of its body."""
+
+    person: PlacedPerson
+    instance_id: int
+    body_seed: int  # drives the body's phenotype, appearance and pose
+
+
+@dataclass(frozen=True)
+class BodyQuery:
+    """A candidate body for the ``fits`` callback: build it, then say whether it fits."""
+
+    spec: PersonSpec
+    near_obstacles: tuple[str, ...]  # obstacles within reach, in obstacle order (the rest cannot touch it)
+    near_people: tuple[int, ...]  # indices of the people placed so far within reach
+    new_obstacles: tuple[FloorObstacle, ...]  # stools generated since the previous query: add them first
+
+
+@dataclass(frozen=True)
+class BodyFit:
+    """The callback's answer: whether the body fits, and the built body's floor footprint when known."""
+
+    fits: bool
+    footprint: list[tuple[float, float]] | None = None
+
+
+FitsCallback = Callable[[BodyQuery], BodyFit]
+
+
+@dataclass
+class PeopleDescription:
+    """The placed people of a scene and every obstacle they were placed among."""
+
+    standing: int  # sampled counts
+    sitting: int
+    people: list[PersonSpec]
+    obstacles: list[FloorObstacle]  # the room's, then the generated stools in the order they were made
+
+
+@dataclass
+class _Candidate:
+    position: tuple[float, float]
+    facing_deg: float
+    footprint: Polygon
+    seat: FloorObstacle | None
+
+
+@dataclass
+class _Search:
+    """The state of one scene's people search (see :func:`place_people`)."""
+
+    placer: Placer
+    fits: FitsCallback
+    seed: int
+    attempts: int
+    seat_order: list[FloorObstacle]
+    people: list[PersonSpec] = field(default_factory=list)
+    pending: list[FloorObstacle] = field(default_factory=list)
+
+    def seat(self, k: int, tries: int, rng: np.random.Generator, tried: set[str]) -> FloorObstacle:
+        """The next untried seat in view, else a new stool."""
+        for cand in self.seat_order:
+            if cand.name in tried:
+                continue
+            tried.add(cand.name)
+            if self.placer.in_view(polygon_centroid(cand.polygon), (0.0, SITTING_HEAD_M)):
+                return cand
+        stool = self.placer.propose_stool(rng, self.attempts, f"{k}_{tries}")
+        tried.add(stool.name)
+        self.placer.obstacles.append(stool)
+        self.pending.append(stool)
+        return stool
+
+    def candidate(self, k: int, posture: str, tries: int, rng, tried: set[str]) -> _Candidate | None:
+        """A broad-phase candidate; None when the chosen seat is blocked (the next try takes another)."""
+        if posture != "sitting":
+            pos, yaw, fp = self.placer.propose_standing(rng, self.attempts)
+            return _Candidate(pos, yaw, fp, None)
+        seat = self.seat(k, tries, rng, tried)
+        pos = polygon_centroid(seat.polygon)
+        yaw = self.placer.seat_yaw(seat, rng)
+        fp = footprint_estimate("sitting", pos, yaw)
+        if self.placer.collides(fp, ignore=(seat.name,), skip_tables=True):
+            return None
+        return _Candidate(pos, yaw, fp, seat)
+
+    def query(self, spec: PersonSpec, seat: FloorObstacle | None) -> BodyQuery:
+        """The callback's question for ``spec``, with what lies within its reach."""
+        p = spec.person
+        near_obstacles = tuple(
+            o.name
+            for o in self.placer.obstacles
+            if (seat is None or o.name != seat.name) and point_polygon_distance(p.position, o.polygon) < p.reach
+        )
+        near_people = tuple(
+            i for i, s in enumerate(self.people) if math.dist(p.position, s.person.position) < p.reach + s.person.reach
+        )
+        new = tuple(self.pending)
+        self.pending.clear()
+        return BodyQuery(spec, near_obstacles, near_people, new)
+
+    def place(self, k: int, posture: str, total: int) -> None:
+        """Place person ``k``: broad-phase candidates until one body fits. Raises PlacementError."""
+        rng = rng_for(self.seed, "placement", k)
+        tries = builds = 0
+        tried: set[str] = set()
+        while True:
+            tries += 1
+            if tries > self.attempts or builds >= MAX_BUILDS_PER_PERSON:
+                raise PlacementError(
+                    f"could not place person {k} ({posture}) after {tries - 1} attempts and {builds} posed-mesh "
+                    f"checks ({k - 1} of {total} placed); lower people counts or raise max_placement_attempts"
+                )
+            cand = self.candidate(k, posture, tries, rng, tried)
+            if cand is None:
+                continue
+            # a new body (pose, phenotype) after each failed posed-mesh check; the first is (seed, person, k)
+            body_seed = int(rng_for(self.seed, "person", k, *([builds] if builds else [])).integers(0, 2**31 - 1))
+            builds += 1
+            spec = PersonSpec(_placed_person(posture, cand, tries, builds), k, body_seed)
+            fit = self.fits(self.query(spec, cand.seat))
+            if fit.fits:
+                self.accept(spec, cand, fit)
+                return
+
+    def accept(self, spec: PersonSpec, cand: _Candidate, fit: BodyFit) -> None:
+        if cand.seat is not None and cand.seat in self.seat_order:
+            self.seat_order.remove(cand.seat)
+        real = fit.footprint if fit.footprint is not None and len(fit.footprint) >= 3 else cand.footprint
+        self.placer.placed.append(as_poly(real))
+        self.people.append(spec)
+
+
+def _placed_person(posture: str, cand: _Candidate, tries: int, builds: int) -> PlacedPerson:
+    seat = cand.seat
+    return PlacedPerson(
+        posture=posture,
+        position=(float(cand.position[0]), float(cand.position[1])),
+        yaw_deg=human_yaw(cand.facing_deg),
+        facing_deg=float(cand.facing_deg),
+        seat=seat.name if seat is not None else None,
+        seat_height=(seat.seat_height or seat.height) if seat is not None else None,
+        placement_tries=tries,
+        mesh_checks=builds,
+        reach=SITTING_REACH_M if posture == "sitting" else STANDING_REACH_M,
+    )
+
+
+def place_people(config, seed: int, obstacles: list[FloorObstacle], fits: FitsCallback) -> PeopleDescription:
+    """Draw the people counts and place everyone (sitters first, on free seats or new stools), asking
+    ``fits`` about each candidate body (Kubric's ``resample_while(..., condition=...)``): deterministic in
+    ``seed`` for a deterministic callback, bounded by ``people.max_placement_attempts`` tries and
+    :data:`MAX_BUILDS_PER_PERSON` bodies per person. Raises :class:`PlacementError`."""
+    count_rng = rng_for(seed, "people", "count")
+    n_stand = config.people.standing.sample(count_rng)
+    n_sit = config.people.sitting.sample(count_rng)
+    placer = Placer(floor=list(config.floor), camera=config.camera, obstacles=list(obstacles))
+    seats = [o for o in obstacles if o.is_seat]
+    order = rng_for(seed, "placement", "seats").permutation(len(seats))
+    search = _Search(placer, fits, seed, config.people.max_placement_attempts, [seats[i] for i in order])
+    postures = ["sitting"] * n_sit + ["standing"] * n_stand
+    for k, posture in enumerate(postures, start=1):
+        search.place(k, posture, len(postures))
+    return PeopleDescription(n_stand, n_sit, search.people, list(placer.obstacles))

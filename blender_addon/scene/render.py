@@ -1,8 +1,7 @@
-"""Render a built scene once and extract beauty, object index and shadow-catcher passes (imports bpy).
+"""Render a built scene once and return its passes, the final image and the instance map (imports bpy).
 
-One Cycles render writes one uncompressed multilayer EXR (``compat.set_multilayer_exr``); :mod:`.exr` reads
-every pass with numpy only (works in Blender's own Python, 3.4 to 5.x). The photo composite is done in numpy:
-``Combined + photo * ShadowCatcher * (1 - alpha)`` (the shadow-catcher pass removes shadows from alpha).
+One Cycles render writes one multilayer EXR (beauty, object index, shadow catcher), read with numpy
+(:mod:`..core.exr`); the photo composite is ``Combined + photo * ShadowCatcher * (1 - alpha)``.
 """
 
 from __future__ import annotations
@@ -23,10 +22,6 @@ from ..core.lighting import auto_exposure_ev, white_balance_gains
 from ..core.png import linear_to_srgb8
 from . import compat
 from .lighting import circle_mask
-
-#: Exposure (stops) applied to the rendered light before the Standard view transform: the config's light
-#: strengths are physical-ish watts, which a Standard transform at exposure 0 clips indoors.
-DEFAULT_EXPOSURE = -2.0
 
 
 class RenderError(RuntimeError):

@@ -41,7 +41,7 @@ def person_rays(camera, handle, max_rays: int | None = None) -> np.ndarray:
 
 
 def own_bvh(built, i: int):
-    from .builder import bvh_of_objects, scene_depsgraph
+    from .bodies import bvh_of_objects, scene_depsgraph
 
     bvh = built.person_bvh[i] if i < len(built.person_bvh) else None
     if bvh is None:
@@ -64,7 +64,7 @@ def unoccluded_areas(built) -> list[int]:
 
 def _scene_bvh(built, occluder_objects) -> tuple[BVHTree | None, np.ndarray]:
     """One BVH of the occluders and every person, and the owner of each triangle (0 = not a person)."""
-    from .builder import scene_depsgraph, world_triangles
+    from .bodies import scene_depsgraph, world_triangles
 
     dg = scene_depsgraph(built.scene)
     groups = [(0, ob) for ob in occluder_objects] + [
