@@ -180,7 +180,7 @@ def config_obstacles(config) -> list[FloorObstacle]:
             FloorObstacle(
                 name=spec.name,
                 kind=spec.kind,
-                polygon=[tuple(map(float, p)) for p in poly],
+                polygon=[(float(p[0]), float(p[1])) for p in poly],
                 height=spec.height,
                 seat_height=spec.seat_height,
             )

@@ -160,11 +160,11 @@ def describe_room(config, seed: int) -> RoomDescription:
     colors = config.background.floor_colors
     fcol = tuple(float(c) for c in colors[int(rng.integers(len(colors)))]) if colors else (0.5, 0.5, 0.5)
     jitter = rng.uniform(-0.05, 0.05, 3)
-    fcol = tuple(float(np.clip(c + j, 0.02, 0.95)) for c, j in zip(fcol, jitter, strict=True))
+    r, g, b = (float(np.clip(c + j, 0.02, 0.95)) for c, j in zip(fcol, jitter, strict=True))
     rough = float(rng.uniform(0.3, 0.9))
     wall = None if photo else near_neutral(rng, float(rng.uniform(0.55, 0.9)), WALL_TINT)
     floor = [(float(x), float(y)) for x, y in config.floor]
-    return RoomDescription(seed, photo, floor, fcol, rough, wall, config_obstacles(config))  # type: ignore[arg-type]
+    return RoomDescription(seed, photo, floor, (r, g, b), rough, wall, config_obstacles(config))
 
 
 def describe_stage(

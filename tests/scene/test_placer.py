@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import pytest
 
@@ -25,18 +26,24 @@ def _always_fits(query: BodyQuery) -> BodyFit:
     return BodyFit(True)
 
 
+def _recording(fits_from: int = 1) -> tuple[list[BodyQuery], Callable[[BodyQuery], BodyFit]]:
+    """A fits callback that records every query and says yes from its ``fits_from``-th call on (0: never)."""
+    seen: list[BodyQuery] = []
+
+    def fits(query: BodyQuery) -> BodyFit:
+        seen.append(query)
+        return BodyFit(0 < fits_from <= len(seen))
+
+    return seen, fits
+
+
 def _summary(desc) -> list:
     return [(s.instance_id, s.body_seed, s.person) for s in desc.people] + [o.name for o in desc.obstacles]
 
 
 def test_same_seed_same_description_and_queries_are_the_only_interaction():
     cfg = small_config(standing=(3, 3), sitting=(3, 3))
-    queries: list[BodyQuery] = []
-
-    def fits(query: BodyQuery) -> BodyFit:
-        queries.append(query)
-        return BodyFit(True)
-
+    queries, fits = _recording()
     a = place_people(cfg, 7, config_obstacles(cfg), fits)
     b = place_people(cfg, 7, config_obstacles(cfg), _always_fits)
     assert _summary(a) == _summary(b)
@@ -66,13 +73,9 @@ def test_every_generated_stool_is_handed_over_once_before_its_sitter():
 
 def test_a_rejected_body_is_retried_with_a_new_body_seed():
     cfg = small_config(standing=(1, 1), sitting=(0, 0))
-    seeds: list[int] = []
-
-    def fits(query: BodyQuery) -> BodyFit:
-        seeds.append(query.spec.body_seed)
-        return BodyFit(len(seeds) >= 3)
-
+    queries, fits = _recording(fits_from=3)
     desc = place_people(cfg, 5, config_obstacles(cfg), fits)
+    seeds = [q.spec.body_seed for q in queries]
     (only,) = desc.people
     assert only.person.mesh_checks == 3 and only.person.placement_tries == 3
     assert len(set(seeds)) == 3 and only.body_seed == seeds[-1]
@@ -81,12 +84,7 @@ def test_a_rejected_body_is_retried_with_a_new_body_seed():
 
 def test_a_body_that_never_fits_gives_up_after_a_bounded_number_of_builds():
     cfg = small_config(standing=(2, 2), sitting=(0, 0))
-    calls = []
-
-    def never(query: BodyQuery) -> BodyFit:
-        calls.append(query)
-        return BodyFit(False)
-
+    calls, never = _recording(fits_from=0)
     with pytest.raises(PlacementError, match=r"could not place person 1 \(standing\)"):
         place_people(cfg, 5, config_obstacles(cfg), never)
     assert len(calls) == min(MAX_BUILDS_PER_PERSON, cfg.people.max_placement_attempts)
@@ -94,12 +92,7 @@ def test_a_body_that_never_fits_gives_up_after_a_bounded_number_of_builds():
 
 def test_near_people_are_those_within_both_reaches():
     cfg = small_config(standing=(5, 5), sitting=(0, 0))
-    seen: list[BodyQuery] = []
-
-    def fits(query: BodyQuery) -> BodyFit:
-        seen.append(query)
-        return BodyFit(True)
-
+    seen, fits = _recording()
     desc = place_people(cfg, 11, config_obstacles(cfg), fits)
     for q in seen:
         p = q.spec.person
