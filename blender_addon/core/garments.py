@@ -46,7 +46,7 @@ class BodyFrame:
     quads: np.ndarray  # (F, 4)
     normals: np.ndarray  # (n, 3) unit vertex normals
     weights: np.ndarray  # (n, B)
-    bone: np.ndarray  # (n,) name of the dominant bone
+    parts: dict[str, np.ndarray]  # (n,) bool per body part: the vertices whose dominant bone is in that part
     arm_t: np.ndarray  # (n,) position along shoulder -> wrist of the vertex's side (0..1)
     leg_t: np.ndarray  # (n,) position along hip -> ankle of the vertex's side (0..1)
     waist_z: float
@@ -55,6 +55,7 @@ class BodyFrame:
     ankle_z: float
     hips_index: int  # the Hips bone's column in ``weights``
     centre_xy: np.ndarray  # (2,) pelvis axis
+    topology: QuadTopology  # edges of ``quads``, shared by every body of the same base mesh
 
 
 def vertex_normals(coords: np.ndarray, quads: np.ndarray) -> np.ndarray:
@@ -79,6 +80,28 @@ def _chain_t(c: np.ndarray, sk: Skeleton, left: tuple[str, str], right: tuple[st
     return t
 
 
+PARTS = {
+    "torso": (*TORSO_BONES, "LHipJoint", "RHipJoint"),
+    "neck": ("Neck",),
+    "arms": ARM_BONES,
+    "legs": (*LEG_BONES, "Hips", "LowerBack"),
+    "feet": FOOT_BONES,
+}
+_PARTS_CACHE: dict = {}  # "key": (weights, bone names), "parts": the masks of those weights
+_TOPOLOGY_CACHE: list = []  # the QuadTopology of the last base mesh
+
+
+def body_parts(weights: np.ndarray, names) -> dict[str, np.ndarray]:
+    """The :data:`PARTS` masks of a weight table (by dominant bone), computed once per shared weight array."""
+    key = _PARTS_CACHE.get("key")
+    if key is not None and key[0] is weights and key[1] == tuple(names):
+        return _PARTS_CACHE["parts"]
+    bone = np.array(names)[np.argmax(weights, axis=1)]
+    parts = {name: np.isin(bone, bones) for name, bones in PARTS.items()}
+    _PARTS_CACHE.update(key=(weights, tuple(names)), parts=parts)
+    return parts
+
+
 def body_frame(coords: np.ndarray, quads: np.ndarray, weights: np.ndarray, sk: Skeleton) -> BodyFrame:
     c = coords[: weights.shape[0]]
     hips = sk.heads[sk.index("Hips")]
@@ -88,7 +111,7 @@ def body_frame(coords: np.ndarray, quads: np.ndarray, weights: np.ndarray, sk: S
         quads=quads,
         normals=vertex_normals(c, quads),
         weights=weights,
-        bone=np.array(sk.names)[np.argmax(weights, axis=1)],
+        parts=body_parts(weights, sk.names),
         arm_t=_chain_t(c, sk, ("LeftArm", "LeftHand"), ("RightArm", "RightHand")),
         leg_t=_chain_t(c, sk, ("LeftUpLeg", "LeftFoot"), ("RightUpLeg", "RightFoot")),
         waist_z=float(hips[2] + 0.10),
@@ -97,6 +120,7 @@ def body_frame(coords: np.ndarray, quads: np.ndarray, weights: np.ndarray, sk: S
         ankle_z=float(sk.heads[sk.index("LeftFoot"), 2]),
         hips_index=sk.index("Hips"),
         centre_xy=legs[:2].copy(),
+        topology=quad_topology(quads),
     )
 
 
@@ -105,72 +129,107 @@ def body_frame(coords: np.ndarray, quads: np.ndarray, weights: np.ndarray, sk: S
 
 def torso_mask(f: BodyFrame, hem_z: float, sleeve_end: float) -> np.ndarray:
     z = f.coords[:, 2]
-    m = np.isin(f.bone, TORSO_BONES) & (z >= hem_z)
-    m |= np.isin(f.bone, ("LHipJoint", "RHipJoint")) & (z >= hem_z)
-    m |= (f.bone == "Neck") & (z < f.coords[f.bone == "Neck", 2].min() + 0.04)
+    neck = f.parts["neck"]
+    m = f.parts["torso"] & (z >= hem_z)
+    m |= neck & (z < z[neck].min() + 0.04)
     if sleeve_end > 0:
-        m |= np.isin(f.bone, ARM_BONES) & (f.arm_t <= sleeve_end)
+        m |= f.parts["arms"] & (f.arm_t <= sleeve_end)
     return m
 
 
 def leg_mask(f: BodyFrame, leg_end: float) -> np.ndarray:
     z = f.coords[:, 2]
-    m = np.isin(f.bone, (*LEG_BONES, "Hips", "LowerBack")) & (z <= f.waist_z) & (f.leg_t <= leg_end)
-    return m & ~np.isin(f.bone, FOOT_BONES)
+    m = f.parts["legs"] & (z <= f.waist_z) & (f.leg_t <= leg_end)
+    return m & ~f.parts["feet"]
 
 
 def shoe_mask(f: BodyFrame) -> np.ndarray:
-    return np.isin(f.bone, FOOT_BONES) | (f.coords[:, 2] < f.ankle_z + 0.03)
+    return f.parts["feet"] | (f.coords[:, 2] < f.ankle_z + 0.03)
 
 
 # --- shells ----------------------------------------------------------------------------------------------------
 
 
-def _edge_keys(quads: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Directed edges (E, 2) of ``quads`` and an int64 key per edge that ignores direction."""
+@dataclass
+class QuadTopology:
+    """The edges of a quad mesh, for selecting the edges and rims of any subset of its quads without sorting.
+
+    Directed edge ``k`` is corner ``k % 4`` of quad ``k // 4`` to the next corner; undirected edges are numbered in
+    (low vertex, high vertex) order."""
+
+    quads: np.ndarray  # (F, 4)
+    directed: np.ndarray  # (4F, 2) directed edges, quad by quad
+    edge_of: np.ndarray  # (4F,) undirected edge of each directed edge
+    first: np.ndarray  # (E,) its first directed occurrence
+    second: np.ndarray  # (E,) its second directed occurrence, 4F where there is none
+
+
+def quad_topology(quads: np.ndarray) -> QuadTopology:
+    """The :class:`QuadTopology` of ``quads`` (cached for the last mesh; meshes whose edges border more than two
+    quads are not supported)."""
+    if _TOPOLOGY_CACHE and np.array_equal(_TOPOLOGY_CACHE[0].quads, quads):
+        return _TOPOLOGY_CACHE[0]
     e = np.stack([quads, np.roll(quads, -1, axis=1)], axis=-1).reshape(-1, 2).astype(np.int64)
     lo, hi = np.minimum(e[:, 0], e[:, 1]), np.maximum(e[:, 0], e[:, 1])
-    return e, lo * (int(e.max(initial=0)) + 1) + hi
+    _, first, edge_of, count = np.unique(
+        lo * (int(e.max(initial=0)) + 1) + hi, return_index=True, return_inverse=True, return_counts=True
+    )
+    if count.max(initial=0) > 2:
+        raise ValueError("an edge borders more than two quads")
+    edge_of = edge_of.ravel()
+    later = np.flatnonzero(np.arange(len(e)) != first[edge_of])
+    second = np.full(len(first), len(e))
+    second[edge_of[later]] = later
+    topo = QuadTopology(quads.copy(), e, edge_of, first, second)
+    _TOPOLOGY_CACHE[:] = [topo]
+    return topo
 
 
-def _edges(quads: np.ndarray) -> np.ndarray:
-    e, key = _edge_keys(quads)
-    _, first = np.unique(key, return_index=True)
-    return e[first]
+def _subset_edges(topo: QuadTopology, covered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For the quads ``covered``: their edges (each once, in undirected-edge order, directed as first met quad by
+    quad) and their rim (the directed edges that no other covered quad shares, quad by quad)."""
+    on = np.append(np.repeat(covered, 4), False)  # per directed edge; the extra False stands for "none"
+    a, b = on[topo.first], on[topo.second]
+    edges = topo.directed[np.where(a, topo.first, topo.second)[a | b]]
+    once = np.flatnonzero(a ^ b)
+    rim = np.zeros(len(on), bool)
+    rim[np.where(a, topo.first, topo.second)[once]] = True
+    return edges, topo.directed[rim[:-1]]
 
 
 def _smooth_offset(
-    base: np.ndarray, normals: np.ndarray, quads: np.ndarray, thickness: float, iterations: int = 3
+    base: np.ndarray, normals: np.ndarray, edges: np.ndarray, thickness: float, iterations: int = 3
 ) -> np.ndarray:
-    """``base + thickness * normals`` Laplacian-smoothed, then pushed out to at least ``thickness``."""
+    """``base + thickness * normals`` Laplacian-smoothed along ``edges``, then pushed out to at least
+    ``thickness``."""
     p = base + thickness * normals
-    e = _edges(quads)
-    deg = np.maximum(np.bincount(e.ravel(), minlength=len(p)), 1)[:, None]
-    src, dst = np.concatenate([e[:, 0], e[:, 1]]), np.concatenate([e[:, 1], e[:, 0]])
+    deg = np.maximum(np.bincount(edges.ravel(), minlength=len(p)), 1)[:, None]
+    src, dst = np.concatenate([edges[:, 0], edges[:, 1]]), np.concatenate([edges[:, 1], edges[:, 0]])
     for _ in range(iterations):
         p = 0.5 * p + 0.5 * _scatter_add(src, p[dst], len(p)) / deg
     d = np.einsum("ij,ij->i", p - base, normals)
     return p + normals * np.maximum(0.0, thickness - d)[:, None]
 
 
-def _boundary(quads: np.ndarray) -> np.ndarray:
-    """Directed edges (a, b) of ``quads`` that no other quad shares."""
-    e, key = _edge_keys(quads)
-    _, inv, cnt = np.unique(key, return_inverse=True, return_counts=True)
-    return e[cnt[inv.ravel()] == 1]
+def _unique_sorted(index: np.ndarray, n: int) -> np.ndarray:
+    """``np.unique(index)`` for indices below ``n`` (a mask instead of a sort)."""
+    seen = np.zeros(n, bool)
+    seen[index.ravel()] = True
+    return np.flatnonzero(seen)
 
 
 def offset_shell(f: BodyFrame, vmask: np.ndarray, thickness: float, smoothing: int = 3):
     """(verts, quads, source body vertex per vertex, covered body faces) of the shell over ``vmask``."""
     covered = vmask[f.quads].all(axis=1)
     sel = f.quads[covered]
-    used = np.unique(sel)
+    used = _unique_sorted(sel, len(f.coords))
     remap = np.full(len(f.coords), -1)
     remap[used] = np.arange(len(used))
     q = remap[sel]
-    verts = _smooth_offset(f.coords[used], f.normals[used], q, thickness, smoothing)
-    edge = _boundary(q)
-    ring = np.unique(edge)
+    edges, rim = _subset_edges(f.topology, covered)
+    verts = _smooth_offset(f.coords[used], f.normals[used], remap[edges], thickness, smoothing)
+    edge = remap[rim]
+    ring = _unique_sorted(edge, len(used))
     ring_index = np.full(len(used), -1)
     ring_index[ring] = len(used) + np.arange(len(ring))
     inner = f.coords[used[ring]] + HEM_FLANGE * thickness * f.normals[used[ring]]
@@ -205,7 +264,7 @@ def _envelope(f: BodyFrame, region: np.ndarray, levels: np.ndarray) -> np.ndarra
 def flared_part(f: BodyFrame, z_top: float, z_hem: float, flare: float, thickness: float, pelvis_share: float):
     """(verts, quads, weights, covered body faces) of a lofted skirt from ``z_top`` down to ``z_hem``; at the hem
     a vertex follows the pelvis by ``pelvis_share`` and its nearest body vertex by the rest."""
-    region = np.isin(f.bone, (*LEG_BONES, "Hips", "LowerBack")) & (f.coords[:, 2] <= z_top + 0.04)
+    region = f.parts["legs"] & (f.coords[:, 2] <= z_top + 0.04)
     levels = np.linspace(z_top, z_hem, LOFT_RINGS)
     s = (z_top - levels) / max(z_top - z_hem, 1e-6)
     radius = _envelope(f, region, levels) + thickness + flare * s[:, None] ** 1.3
@@ -218,7 +277,7 @@ def flared_part(f: BodyFrame, z_top: float, z_hem: float, flare: float, thicknes
     a, b = i * LOFT_SECTORS + k, i * LOFT_SECTORS + (k + 1) % LOFT_SECTORS
     quads = np.stack([a, a + LOFT_SECTORS, b + LOFT_SECTORS, b], axis=-1).reshape(-1, 4)
     idx = np.flatnonzero(region)
-    near = idx[np.argmin(((verts[:, None, :] - f.coords[idx][None, :, :]) ** 2).sum(-1), axis=1)]
+    near = idx[nearest(verts, f.coords[idx], LOFT_SECTORS // 4)]
     pelvis = np.zeros(f.weights.shape[1], np.float32)
     pelvis[f.hips_index] = 1.0
     blend = (pelvis_share * np.repeat(s, LOFT_SECTORS))[:, None]
@@ -227,6 +286,43 @@ def flared_part(f: BodyFrame, z_top: float, z_hem: float, flare: float, thicknes
     inside = region & (zc <= z_top) & (zc >= z_hem)
     covered = inside[f.quads].all(axis=1)
     return verts, quads, weights, covered
+
+
+def _squared_distances(points: np.ndarray, coords: np.ndarray) -> np.ndarray:
+    return ((points[:, None, :] - coords[None, :, :]) ** 2).sum(-1)
+
+
+def _rows_near(coords: np.ndarray, order: np.ndarray, zs: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Indices (ascending) of the rows of ``coords`` inside the box ``lo``..``hi``; ``zs`` = sorted z, ``order``
+    its argsort."""
+    rows = order[np.searchsorted(zs, lo[2], "left") : np.searchsorted(zs, hi[2], "right")]
+    c = coords[rows, :2]
+    return np.sort(rows[((c >= lo[:2]) & (c <= hi[:2])).all(axis=1)])
+
+
+def nearest(points: np.ndarray, coords: np.ndarray, group: int = 10) -> np.ndarray:
+    """For each point the index of its nearest row of ``coords`` (the first on ties): exactly the brute-force
+    ``argmin`` over all pairwise squared distances, computed only for the rows that can be nearest.
+
+    Points go in runs of ``group``; a run's nearest distance is bounded by the rows in a box around the run, and
+    rows farther than that bound along an axis are skipped."""
+    order = np.argsort(coords[:, 2], kind="stable")
+    zs = coords[order, 2]
+    out = np.empty(len(points), np.intp)
+    for start in range(0, len(points), group):
+        p = points[start : start + group]
+        lo, hi = p.min(axis=0), p.max(axis=0)
+        rows, pad = np.zeros(0, np.intp), 0.05
+        while not len(rows) and pad < 1e3:
+            rows = _rows_near(coords, order, zs, lo - pad, hi + pad)
+            pad *= 4
+        if not len(rows):
+            rows = np.arange(len(coords))
+        bound = float(_squared_distances(p, coords[rows]).min(axis=1).max())
+        r = np.sqrt(bound) * (1 + 1e-6) + 1e-9  # a row with |dx|, |dy| or |dz| > r is farther than the bound
+        keep = _rows_near(coords, order, zs, lo - r, hi + r)
+        out[start : start + group] = keep[np.argmin(_squared_distances(p, coords[keep]), axis=1)]
+    return out
 
 
 # --- whole garments --------------------------------------------------------------------------------------------

@@ -131,3 +131,30 @@ def test_garments_and_carried_objects_follow_the_rig_in_blender():
     h.remove()
     assert not any(m.name.startswith("person_009") for m in bpy.data.materials)
     assert not any(m.name.startswith("person_009") for m in bpy.data.meshes)
+
+
+def test_template_copy_equals_a_body_built_from_scratch_after_other_bodies():
+    """Copies of the pre-skinned template share its position-derived caches; a later body's bounds must be its
+    own, not those of the first body that asked (what made renders depend on earlier images)."""
+    from blender_addon.core import mhdata, person
+    from blender_addon.humans import build
+
+    names, weights = mhdata.skin_weights()
+    bodies = [person.build_body("standing", (0.0, 0.0), 0.0, None, seed) for seed in (1, 5)]
+    objects = []
+    for i, body in enumerate(bodies):
+        me = build._skinned_body_mesh(f"tmpl_copy_{i}", body.coords, names, weights)
+        ob = bpy.data.objects.new(me.name, me)
+        bpy.context.scene.collection.objects.link(ob)
+        bpy.context.view_layer.update()
+        objects.append(ob)
+    scratch = bpy.data.objects.new("scratch_body", build._body_mesh("scratch_body", bodies[1].coords))
+    bpy.context.scene.collection.objects.link(scratch)
+    bpy.context.view_layer.update()
+    try:
+        assert np.array(objects[1].bound_box) == pytest.approx(np.array(scratch.bound_box), abs=0.0)
+    finally:
+        for ob in [*objects, scratch]:
+            me = ob.data
+            bpy.data.objects.remove(ob, do_unlink=True)
+            bpy.data.meshes.remove(me)
