@@ -124,18 +124,22 @@ def _smooth(me) -> None:
 
 
 def _small_mesh(name: str, verts: np.ndarray, faces: list):
-    """A smooth-shaded mesh of n-gons: the calls of ``Mesh.from_pydata`` with numpy arrays instead of tuples."""
+    """A smooth-shaded mesh of n-gons: the calls of ``Mesh.from_pydata`` with numpy arrays instead of tuples
+    (``from_pydata`` itself on Blender without ``Mesh.shade_flat``, whose polygons cannot be written in bulk)."""
     me = bpy.data.meshes.new(name)
-    counts = np.array([len(f) for f in faces], np.int32)
-    me.vertices.add(len(verts))
-    me.loops.add(int(counts.sum()))
-    me.polygons.add(len(faces))
-    me.vertices.foreach_set("co", np.asarray(verts, np.float32).ravel())
-    me.polygons.foreach_set("loop_start", (np.cumsum(counts) - counts).astype(np.int32))
-    me.polygons.foreach_set("vertices", np.fromiter((i for f in faces for i in f), np.int32, int(counts.sum())))
-    me.shade_flat()
-    if len(faces):
-        me.update(calc_edges=True, calc_edges_loose=False)
+    if not hasattr(me, "shade_flat"):
+        me.from_pydata([tuple(map(float, v)) for v in verts], [], [tuple(int(i) for i in f) for f in faces])
+    else:
+        counts = np.array([len(f) for f in faces], np.int32)
+        me.vertices.add(len(verts))
+        me.loops.add(int(counts.sum()))
+        me.polygons.add(len(faces))
+        me.vertices.foreach_set("co", np.asarray(verts, np.float32).ravel())
+        me.polygons.foreach_set("loop_start", (np.cumsum(counts) - counts).astype(np.int32))
+        me.polygons.foreach_set("vertices", np.fromiter((i for f in faces for i in f), np.int32, int(counts.sum())))
+        me.shade_flat()
+        if len(faces):
+            me.update(calc_edges=True, calc_edges_loose=False)
     me.update()
     _smooth(me)
     return me
