@@ -292,7 +292,30 @@ class PhotoLayout(_Strict):
 MAX_PHOTOS = 100_000
 
 
+FloorMaterialName = Literal["carpet", "carpet_tiles", "ceramic_tiles", "vinyl", "wood_planks", "concrete"]
+#: Floor material types of procedural rooms, in the order they are drawn.
+FLOOR_MATERIALS: tuple[FloorMaterialName, ...] = (
+    "carpet",
+    "carpet_tiles",
+    "ceramic_tiles",
+    "vinyl",
+    "wood_planks",
+    "concrete",
+)
+#: Default shares of floor materials: offices are mostly carpet, shops and canteens tiles, vinyl, wood, concrete.
+DEFAULT_FLOOR_MATERIALS: dict[FloorMaterialName, float] = {
+    "carpet": 0.25,
+    "carpet_tiles": 0.2,
+    "ceramic_tiles": 0.15,
+    "vinyl": 0.15,
+    "wood_planks": 0.15,
+    "concrete": 0.1,
+}
+
+
 class BackgroundConfig(_Strict):
+    """The room around the people: procedural (floor material, walls, furniture) or a real photo."""
+
     mode: Literal["procedural", "photo"] = "procedural"
     photo: str | None = Field(None, description="fisheye photo of the empty room by the same camera (photo mode)")
     photos: str | list[str] | None = Field(
@@ -300,9 +323,24 @@ class BackgroundConfig(_Strict):
         description="photo mode: a folder of photos or a list, image i uses photo i mod N (sorted by name); "
         "each may have <photo>.json (a PhotoLayout) beside it",
     )
-    floor_colors: list[tuple[float, float, float]] = Field(
-        default_factory=lambda: [(0.55, 0.5, 0.45), (0.35, 0.35, 0.38), (0.7, 0.68, 0.62), (0.25, 0.2, 0.17)]
+    floor_materials: dict[FloorMaterialName, float] = Field(
+        default_factory=lambda: dict(DEFAULT_FLOOR_MATERIALS),
+        description="procedural rooms: relative weight of each floor material (carpet, carpet_tiles, "
+        "ceramic_tiles, vinyl, wood_planks, concrete); a type left out is never drawn. Default: carpet 0.25, "
+        "carpet_tiles 0.2, ceramic_tiles 0.15, vinyl 0.15, wood_planks 0.15, concrete 0.1",
     )
+    floor_colors: list[tuple[float, float, float]] | None = Field(
+        None,
+        description="linear RGB base colours of the floor, one drawn per image (with a luminance jitter) for any "
+        "material; default (null): each material's own palette of realistic colours",
+    )
+
+    @field_validator("floor_materials")
+    @classmethod
+    def _floor_materials(cls, v: dict[FloorMaterialName, float]) -> dict[FloorMaterialName, float]:
+        if any(w < 0 for w in v.values()) or sum(v.values()) <= 0:
+            raise ValueError("floor_materials: weights must be >= 0 with a positive sum")
+        return v
 
     @field_validator("photos")
     @classmethod

@@ -16,14 +16,15 @@ from shared_schema.distributions import rng_for
 
 from .backgrounds import PhotoChoice
 from .placement import FloorObstacle, PeopleDescription, config_obstacles
+from .room_materials import FloorMaterial, WallMaterial, describe_floor, describe_walls
 from .scene_lights import RGB, LightsDescription, describe_lights
 
 #: The scene frame that is rendered (the pose is keyed here; motion blur reaches to the next frames).
 FRAME = 10
 #: Stops applied to the rendered light when nothing else sets them (photo mode matches the photo instead).
 DEFAULT_EXPOSURE_EV = -2.0
-#: Painted walls are white, grey or beige: a grey level with a small per-channel tint.
-WALL_TINT = 0.04
+#: The floor colours of photo mode's shadow catcher when the config gives none (its bounce light on people).
+PHOTO_FLOOR_COLORS = ((0.55, 0.5, 0.45), (0.35, 0.35, 0.38), (0.7, 0.68, 0.62), (0.25, 0.2, 0.17))
 #: Linear albedos of office furniture: light and dark wood, white, light and dark grey, black, muted blue/green.
 FURNITURE_COLORS = (
     (0.45, 0.3, 0.18),
@@ -35,12 +36,6 @@ FURNITURE_COLORS = (
     (0.12, 0.17, 0.28),
     (0.16, 0.22, 0.17),
 )
-
-
-def near_neutral(rng, level: float, tint: float) -> RGB:
-    """A grey of ``level`` with a small random tint per channel."""
-    c = np.clip(level + rng.uniform(-tint, tint, 3), 0.02, 0.95)
-    return (float(c[0]), float(c[1]), float(c[2]))
 
 
 def obstacle_color(seed: int, name: str) -> RGB:
@@ -103,6 +98,8 @@ class RoomDescription:
     floor_roughness: float
     wall_color: RGB | None  # procedural rooms only
     obstacles: list[FloorObstacle]
+    floor_material: FloorMaterial | None = None  # procedural rooms only
+    wall_material: WallMaterial | None = None  # procedural rooms only
 
     def color_of(self, ob: FloorObstacle) -> RGB | None:
         """The obstacle's colour; None for a holdout (photo furniture the photo already shows)."""
@@ -143,6 +140,10 @@ class SceneDescription:
             params["shadow_catcher"] = True
         else:
             params["wall_color"] = [round(c, 4) for c in room.wall_color]
+        if room.floor_material is not None:
+            params["floor_material"] = room.floor_material.record()
+        if room.wall_material is not None:
+            params["wall_material"] = room.wall_material.record()
         colors = {ob.name: room.color_of(ob) for ob in self.people.obstacles}
         params["obstacle_colors"] = {n: [round(c, 4) for c in col] for n, col in colors.items() if col is not None}
         mode = self.stage.config.background.mode
@@ -154,17 +155,22 @@ class SceneDescription:
 
 
 def describe_room(config, seed: int) -> RoomDescription:
-    """Floor and wall colours from ``rng_for(seed, "background")`` and the config's obstacles."""
+    """The room of one image: in procedural rooms a floor material from ``rng_for(seed, "background", "floor")``
+    and walls from ``rng_for(seed, "background", "walls")``; in photo mode the shadow catcher's colour from
+    ``rng_for(seed, "background")``; the config's obstacles."""
+    floor = [(float(x), float(y)) for x, y in config.floor]
+    obstacles = config_obstacles(config)
+    if config.background.mode != "photo":
+        fm = describe_floor(config.background, rng_for(seed, "background", "floor"))
+        wm = describe_walls(rng_for(seed, "background", "walls"))
+        return RoomDescription(seed, False, floor, fm.base_color, fm.roughness, wm.color, obstacles, fm, wm)
     rng = rng_for(seed, "background")
-    photo = config.background.mode == "photo"
-    colors = config.background.floor_colors
-    fcol = tuple(float(c) for c in colors[int(rng.integers(len(colors)))]) if colors else (0.5, 0.5, 0.5)
+    colors = config.background.floor_colors or PHOTO_FLOOR_COLORS
+    fcol = tuple(float(c) for c in colors[int(rng.integers(len(colors)))])
     jitter = rng.uniform(-0.05, 0.05, 3)
     r, g, b = (float(np.clip(c + j, 0.02, 0.95)) for c, j in zip(fcol, jitter, strict=True))
     rough = float(rng.uniform(0.3, 0.9))
-    wall = None if photo else near_neutral(rng, float(rng.uniform(0.55, 0.9)), WALL_TINT)
-    floor = [(float(x), float(y)) for x, y in config.floor]
-    return RoomDescription(seed, photo, floor, (r, g, b), rough, wall, config_obstacles(config))
+    return RoomDescription(seed, True, floor, (r, g, b), rough, None, obstacles)
 
 
 def describe_stage(

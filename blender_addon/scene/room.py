@@ -12,6 +12,7 @@ from ..core.placement import FloorObstacle, as_poly, polygon_area, polygon_centr
 from ..core.scene_description import RoomDescription
 from ..core.scene_lights import RGB
 from . import compat
+from .materials_room import floor_material, wall_material
 
 #: The floor of photo mode: a shadow catcher far larger than any room.
 PHOTO_FLOOR = [(-50, -50), (50, -50), (50, 50), (-50, 50)]
@@ -95,9 +96,9 @@ def add_obstacle(scene, ob: FloorObstacle, color: RGB | None):
     return o
 
 
-def _add_walls(scene, floor, color: RGB) -> None:
+def _add_walls(scene, room: RoomDescription) -> None:
     bm = bmesh.new()
-    poly = as_poly(floor)
+    poly = as_poly(room.floor)
     sgn = -1.0 if polygon_area(poly) > 0 else 1.0
     n = len(poly)
     for i in range(n):
@@ -107,7 +108,10 @@ def _add_walls(scene, floor, color: RGB) -> None:
         _prism(bm, [a, b, b + sgn * nrm, a + sgn * nrm], 0.0, WALL_HEIGHT_M)
     wme = _mesh_from(bm, "R2_Walls")
     walls = bpy.data.objects.new("R2_Walls", wme)
-    wme.materials.append(_material("R2_WallMat", color, 0.8))
+    if room.wall_material is not None:
+        wme.materials.append(wall_material("R2_WallMat", room.wall_material))
+    elif room.wall_color is not None:
+        wme.materials.append(_material("R2_WallMat", room.wall_color, 0.8))
     scene.collection.objects.link(walls)
 
 
@@ -119,9 +123,12 @@ def add_room(scene, room: RoomDescription) -> list:
     me = _mesh_from(bm, "R2_Floor")
     floor = bpy.data.objects.new("R2_Floor", me)
     scene.collection.objects.link(floor)
-    me.materials.append(_material("R2_FloorMat", room.floor_color, room.floor_roughness))
+    if room.floor_material is not None:
+        me.materials.append(floor_material("R2_FloorMat", room.floor_material))
+    else:
+        me.materials.append(_material("R2_FloorMat", room.floor_color, room.floor_roughness))
     if room.photo:
         floor.is_shadow_catcher = True
     if room.wall_color is not None:
-        _add_walls(scene, room.floor, room.wall_color)
+        _add_walls(scene, room)
     return [add_obstacle(scene, ob, room.color_of(ob)) for ob in room.obstacles]
