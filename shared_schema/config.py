@@ -218,7 +218,7 @@ class PhenotypeRanges(_Strict):
         Normal(mean=0.5, std=0.2, low=0.02, high=1.0), description="value of garments of an any-hue palette family"
     )
     hair_styles: dict[str, float] = Field(
-        default_factory=lambda: {"short": 0.35, "long": 0.2, "tied": 0.15, "bald": 0.1, "cap": 0.1, "hat": 0.1},
+        default_factory=lambda: {"short": 0.45, "long": 0.25, "tied": 0.15, "bald": 0.08, "cap": 0.05, "hat": 0.02},
         description="relative weights of hair styles",
     )
 
@@ -252,8 +252,8 @@ class PhotoLightMatch(_Strict):
     temperature_jitter_k: float = Field(200.0, ge=0.0, le=3000.0, description="N(0, sd) around the estimate")
     key_elevation_deg: Distribution = Uniform(low=55.0, high=90.0)
     key_azimuth_deg: Distribution = Uniform(low=0.0, high=360.0)
-    key_softness_deg: Distribution = Uniform(low=5.0, high=40.0)
-    key_share: Distribution = Uniform(low=0.4, high=0.8)
+    key_softness_deg: Distribution = Uniform(low=15.0, high=60.0)
+    key_share: Distribution = Uniform(low=0.15, high=0.5)
     floor_albedo: float = Field(0.35, gt=0.0, le=1.0, description="assumed albedo of the photo's floor")
 
 

@@ -16,50 +16,10 @@ from .phenotype import Phenotype, sample_phenotype, shaped_coords, standing_heig
 from .retarget import Skeleton, fit_skeleton, rigid, skin
 
 
-class _U:
-    def __init__(self, low, high):
-        self.low, self.high = low, high
-
-    def sample(self, rng):
-        return float(rng.uniform(self.low, self.high))
-
-
-class _N:
-    def __init__(self, mean, std, low, high):
-        self.mean, self.std, self.low, self.high = mean, std, low, high
-
-    def sample(self, rng):
-        return float(min(self.high, max(self.low, rng.normal(self.mean, self.std))))
-
-
-class FallbackRanges:
-    """The PhenotypeRanges defaults, for Blender Pythons without pydantic."""
-
-    gender = _U(0.0, 1.0)
-    age_years = _U(18.0, 70.0)
-    allow_children = False
-    muscle = _U(0.2, 0.8)
-    weight = _U(0.2, 0.8)
-    height = _N(0.5, 0.18, 0.0, 1.0)
-    proportions = _U(0.3, 0.7)
-    african = _U(0.0, 1.0)
-    asian = _U(0.0, 1.0)
-    caucasian = _U(0.0, 1.0)
-    skin_melanin = _U(0.2, 1.0)
-    skin_hue = _U(0.49, 0.51)
-    skin_oil = _U(0.0, 1.0)
-    skin_bump = _U(0.0, 1.0)
-    fabric_saturation = _U(0.45, 0.9)
-    fabric_value = _N(0.5, 0.2, 0.02, 1.0)
-    appearance = None  # the defaults of shared_schema/appearance_defaults.json
-    hair_styles = {"short": 0.35, "long": 0.2, "tied": 0.15, "bald": 0.1, "cap": 0.1, "hat": 0.1}  # noqa: RUF012
-
-
 def default_ranges():
-    try:
-        from shared_schema.config import PhenotypeRanges
-    except ImportError:  # Blender's Python without pydantic
-        return FallbackRanges()
+    """The phenotype ranges of ``shared_schema.config.PhenotypeRanges`` (the one place the defaults live)."""
+    from shared_schema.config import PhenotypeRanges
+
     return PhenotypeRanges()
 
 

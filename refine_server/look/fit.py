@@ -160,7 +160,13 @@ def fit_noise(real: list[Frame], syn: list[Frame], params: LookParams, rounds: i
 
 
 def fit_look(
-    real: list[Frame], syn: list[Frame], *, colour: str = "wb", vignetting: bool = False, max_syn: int = 4
+    real: list[Frame],
+    syn: list[Frame],
+    *,
+    colour: str = "wb",
+    vignetting: bool = False,
+    noise: bool = True,
+    max_syn: int = 4,
 ) -> LookParams:
     """Statistics-matching fit of every look stage; ``syn`` = rendered frames of the same size.
 
@@ -168,7 +174,8 @@ def fit_look(
     Renders and footage show different rooms, so luminance quantiles and chroma spread mostly transfer the
     *content* of the footage, not its camera (measured: on the held-out camera the full colour fit made rendered rooms
     5 % farther from real, white balance alone 8 % closer). Vignetting (from radial profiles) is off by default for
-    the same reason when only a few frames are available."""
+    the same reason when only a few frames are available. ``noise=False`` leaves sensor noise out (its level is a
+    property of one camera at one scale; on cameras left out of the fit it made renders farther from real)."""
     if not real or not syn:
         raise ValueError("fit_look needs real and rendered frames")
     if colour not in ("wb", "full"):
@@ -181,16 +188,18 @@ def fit_look(
         p = p.model_copy(update={"vignetting": fit_vignetting(real, syn, p)})
     p = p.model_copy(update={"jpeg_quality": fit_jpeg(real, few, p)})
     p = p.model_copy(update={"blur_sigma": fit_blur(real, few, p)})
-    a, b = fit_noise(real, few, p)
-    # JPEG and noise interact (noise dilutes blockiness, JPEG removes noise): refit each with the other in place
-    p = p.model_copy(update={"jpeg_quality": fit_jpeg(real, few, p.model_copy(update={"noise_a": a, "noise_b": b}))})
-    a, b = fit_noise(real, few, p)
+    a, b = fit_noise(real, few, p) if noise else (0.0, 0.0)
+    if noise:  # JPEG and noise interact (noise dilutes blockiness, JPEG removes noise): refit each with the other
+        p = p.model_copy(
+            update={"jpeg_quality": fit_jpeg(real, few, p.model_copy(update={"noise_a": a, "noise_b": b}))}
+        )
+        a, b = fit_noise(real, few, p)
     notes = {
         **notes,
         "vignetting": "radial luminance profile ratio, shrunk 50 %" if vignetting else "off",
         "jpeg": "blockiness matching at the working size",
         "blur": "edge sharpness matching",
-        "noise": "Immerkær flat-block noise curve, closed-loop matched",
+        "noise": "Immerkær flat-block noise curve, closed-loop matched" if noise else "off",
         "method": "statistics matching",
     }
     return p.model_copy(update={"noise_a": a, "noise_b": b, "notes": notes})

@@ -21,13 +21,19 @@ _JPEG_STEPS = (90, 75, 60, 45, 30)
 
 
 def _blur_to(region: np.ndarray, region_mask: np.ndarray, target: float) -> float:
-    """The PSF sigma that brings the region's edge sharpness nearest ``target``."""
+    """The PSF sigma of ``_BLUR_STEPS`` that brings the region's edge sharpness nearest ``target``.
+
+    Sharpness falls as the blur grows, so the search walks up the steps and stops once it is at or below the
+    target (a region already as soft as the target costs one measurement)."""
     im = Image.fromarray(np.ascontiguousarray(region))
-    vals = []
-    for s in _BLUR_STEPS:
+    prev_gap = None
+    for k, s in enumerate(_BLUR_STEPS):
         b = np.asarray(im.filter(ImageFilter.GaussianBlur(s))) if s else region
-        vals.append(abs(est.sharpness(b, region_mask) - target))
-    return float(_BLUR_STEPS[int(np.argmin(vals))])
+        gap = est.sharpness(b, region_mask) - target
+        if gap <= 0:
+            return float(s if prev_gap is None or -gap < prev_gap else _BLUR_STEPS[k - 1])
+        prev_gap = gap
+    return float(_BLUR_STEPS[-1])
 
 
 def harmonize_params(

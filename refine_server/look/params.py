@@ -79,9 +79,14 @@ class LookParams(BaseModel):
         corner = 1 + k2 + k4
         jpeg = f"JPEG q ≈ {self.jpeg_quality}" if self.jpeg_quality else "no JPEG"
         at = f" (fitted at {self.fitted_at} px frames)" if self.fitted_at else ""
-        return (
+        noise = (
             f"noise σ ≈ {255 * self.noise_sigma(0.5):.1f}/255 at mid-grey ({255 * self.noise_sigma(0.1):.1f}/255 "
-            f"at 10 % grey), {jpeg}, white-balance gains at mid-grey R×{g[0]:.3f} G×{g[1]:.3f} B×{g[2]:.3f}, "
+            "at 10 % grey)"
+            if self.noise_a > 0 or self.noise_b > 0
+            else "no sensor noise"
+        )
+        return (
+            f"{noise}, {jpeg}, white-balance gains at mid-grey R×{g[0]:.3f} G×{g[1]:.3f} B×{g[2]:.3f}, "
             f"PSF blur σ ≈ {self.blur_sigma:.2f} px, vignetting {100 * (corner - 1):+.0f} % at the image "
             f"circle's edge{at}"
         )

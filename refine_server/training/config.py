@@ -48,6 +48,9 @@ class RealFramesConfig(_Strict):
     adversarial_steps: int = Field(300, ge=1, le=100_000)
     colour: Literal["wb", "full"] = Field("wb", description="white balance only, or + saturation and tone curve")
     vignetting: bool = Field(False, description="fit radial vignetting (needs many frames: content-driven)")
+    noise: bool = Field(
+        True, description="fit sensor noise (off: the fitted noise is specific to the footage's camera and scale)"
+    )
     init_model: str = Field("default", description="generator kept when there are no labelled real people")
 
 

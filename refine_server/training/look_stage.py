@@ -31,7 +31,9 @@ def fit_look_stage(cfg: TrainConfig, rf: RealFramesConfig, progress: bool = True
         f"[train] fitting the camera look: {len(real)} real frames, {len(syn)} rendered frames at {rf.resize_to} px",
         file=sys.stderr,
     )
-    params = fit_look(cast(list[Frame], real), cast(list[Frame], syn), colour=rf.colour, vignetting=rf.vignetting)
+    params = fit_look(
+        cast(list[Frame], real), cast(list[Frame], syn), colour=rf.colour, vignetting=rf.vignetting, noise=rf.noise
+    )
     if rf.fit == "adversarial":
         from refine_server.look.adversarial import fit_look_adversarial
 

@@ -160,14 +160,3 @@ def test_accessories_attach_to_their_bones():
             assert np.linalg.norm(posed.mean(0) - body.pose.heads[0, b]) < 0.3  # in the hand, wherever it swings
     none = PhenotypeRanges(appearance=AppearanceConfig(accessories={}))
     assert build_body("standing", (0.0, 0.0), 0.0, seed=5, ranges=none).appearance["accessories"] == []
-
-
-def test_blender_without_pydantic_gets_the_same_defaults():
-    from blender_addon.core.person import FallbackRanges
-
-    raw = palette.appearance_settings(FallbackRanges())  # the JSON file; pydantic fills in the field defaults
-    for slot, fams in SETTINGS["palettes"].items():
-        assert palette.families(raw["palettes"][slot]) == palette.families(fams)
-    assert {k: v for k, v in raw.items() if k != "palettes"} == {k: v for k, v in SETTINGS.items() if k != "palettes"}
-    a = build_body("standing", (0.0, 0.0), 0.0, seed=7, ranges=FallbackRanges())
-    assert a.sampled == build_body("standing", (0.0, 0.0), 0.0, seed=7).sampled

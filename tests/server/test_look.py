@@ -95,6 +95,9 @@ def test_fit_recovers_noise_and_jpeg_and_two_cameras_differ() -> None:
     g1, g2 = cam1.gains_at_mid_grey(), cam2.gains_at_mid_grey()
     assert g1[0] < g1[2] and g2[0] > g2[2]
     assert "noise σ ≈" in cam1.describe() and "JPEG q ≈" in cam2.describe()
+    quiet = fit_look(frames(camera((0.92, 1.0, 1.1), 0.003, None)), frames(syn), noise=False)
+    assert quiet.noise_a == quiet.noise_b == 0.0 and "no sensor noise" in quiet.describe()
+    assert quiet.gains_at_mid_grey() == pytest.approx(g1, abs=1e-6)
 
 
 def test_module_is_differentiable_and_round_trips() -> None:
