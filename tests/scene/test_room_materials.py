@@ -4,6 +4,7 @@ the annotation), realized as textured Cycles floors (tiny real renders); photo m
 from __future__ import annotations
 
 import collections
+import dataclasses
 
 import numpy as np
 import pytest
@@ -84,8 +85,15 @@ def test_palettes_cover_every_material() -> None:
 
 
 # -- real renders --------------------------------------------------------------------------------------------------
-def _render_floor(kind: str, seed: int, path, res: int = 48) -> np.ndarray:
-    """A ``res``² (48²), 4 spp orthographic top view of a 2 m patch of a procedural floor of ``kind`` under a sun."""
+def _floor_room(kind: str, seed: int):
+    """The described room of ``seed`` with a floor of ``kind`` and no furniture."""
+    cfg = _with_background(small_config(), floor_materials={kind: 1.0}).model_copy(update={"obstacles": []})
+    return describe_room(cfg, seed)
+
+
+def _render_floor(room, path, res: int = 48) -> np.ndarray:
+    """A ``res``² (48²), 4 spp orthographic top view of a 1 m patch of ``room``'s floor under a sun
+    (direct light only); returns the grey levels (0-255) of the pixels."""
     import bpy
 
     from blender_addon.core.png import read_png
@@ -93,12 +101,10 @@ def _render_floor(kind: str, seed: int, path, res: int = 48) -> np.ndarray:
     from blender_addon.scene.builder import new_scene
     from blender_addon.scene.room import add_room
 
-    cfg = _with_background(small_config(), floor_materials={kind: 1.0}).model_copy(update={"obstacles": []})
-    room = describe_room(cfg, seed)
     scene = new_scene()
     add_room(scene, room)
     cam = bpy.data.objects.new("R2_Camera", bpy.data.cameras.new("R2_Camera"))
-    cam.data.type, cam.data.ortho_scale, cam.location = "ORTHO", 2.0, (0.3, 0.2, 3.0)
+    cam.data.type, cam.data.ortho_scale, cam.location = "ORTHO", 1.0, (0.3, 0.2, 3.0)  # 2 cm pixels
     sun = bpy.data.objects.new("R2_Sun", bpy.data.lights.new("R2_Sun", "SUN"))
     sun.data.energy, sun.rotation_euler = 1.5, (0.3, 0.2, 0.0)
     for ob in (cam, sun):
@@ -106,19 +112,44 @@ def _render_floor(kind: str, seed: int, path, res: int = 48) -> np.ndarray:
     scene.camera = cam
     scene.render.engine = "CYCLES"
     scene.cycles.samples, scene.cycles.use_denoising, scene.cycles.device = 4, False, "CPU"
+    scene.cycles.max_bounces, sun.data.angle = 0, 0.0  # direct light only: a flat floor renders flat
     scene.render.resolution_x = scene.render.resolution_y = res
     scene.render.resolution_percentage = 100
     scene.render.image_settings.file_format = "PNG"
     compat.set_view_standard(scene)
     scene.render.filepath = str(path)
     bpy.ops.render.render(write_still=True, scene=scene.name)
-    return read_png(path).astype(np.float64)
+    return read_png(path)[..., :3].astype(np.float64).mean(axis=-1)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", FLOOR_MATERIALS)
 def test_rendered_floor_is_textured(kind, tmp_path) -> None:
     pytest.importorskip("bpy")
-    img = _render_floor(kind, 3, tmp_path / f"{kind}.png")
-    assert np.isfinite(img).all() and img.mean() > 5
-    assert img[..., :3].std() > 1.0, (kind, img[..., :3].std())  # 8-bit levels over the floor
+    room = _floor_room(kind, 3)
+    img = _render_floor(room, tmp_path / f"{kind}.png")
+    flat = _render_floor(dataclasses.replace(room, floor_material=None), tmp_path / "flat.png")  # same colour
+    assert np.isfinite(img).all() and img.mean() > 5 and abs(img.mean() - flat.mean()) < 0.25 * flat.mean()
+    assert img.std() > 2 * flat.std() + 0.3, (kind, img.std(), flat.std())  # grey levels over the floor
+
+
+@pytest.mark.slow
+def test_built_room_stores_and_realizes_its_materials(tmp_path, photo_path) -> None:
+    pytest.importorskip("bpy")
+    from blender_addon import pipeline
+    from shared_schema.annotation import SceneAnnotation
+
+    cfg = small_config(standing=(1, 1), sitting=(0, 0), res=64)
+    built = pipeline.build_scene(cfg, 11)
+    pipeline.render_and_annotate(built, tmp_path, "room")
+    ann = SceneAnnotation.model_validate_json((tmp_path / "annotations" / "room.json").read_bytes())
+    room = describe_room(cfg, 11)
+    assert room.floor_material is not None and room.wall_material is not None
+    assert ann.background.params["floor_material"] == room.floor_material.record()
+    assert ann.background.params["wall_material"] == room.wall_material.record()
+    kinds = {n.bl_idname for n in built.scene.objects["R2_Floor"].data.materials[0].node_tree.nodes}
+    assert {"ShaderNodeTexNoise", "ShaderNodeBump"} <= kinds
+    photo = pipeline.build_scene(small_config("photo", photo_path, standing=(1, 1), sitting=(0, 0)), 11)
+    floor = photo.scene.objects["R2_Floor"]
+    assert floor.is_shadow_catcher and "floor_material" not in photo.background["params"]
+    assert not any(n.bl_idname.startswith("ShaderNodeTex") for n in floor.data.materials[0].node_tree.nodes)
