@@ -15,6 +15,7 @@ import numpy as np
 from shared_schema.distributions import rng_for
 
 from .backgrounds import PhotoChoice
+from .furniture import Furniture, describe_furniture
 from .placement import FloorObstacle, PeopleDescription, config_obstacles
 from .room_materials import FloorMaterial, WallMaterial, describe_floor, describe_walls
 from .scene_lights import RGB, LightsDescription, describe_lights
@@ -100,6 +101,11 @@ class RoomDescription:
     obstacles: list[FloorObstacle]
     floor_material: FloorMaterial | None = None  # procedural rooms only
     wall_material: WallMaterial | None = None  # procedural rooms only
+    furniture: tuple[Furniture, ...] = ()  # procedural rooms: the pieces of ``obstacles`` (same order)
+
+    def furniture_of(self, ob: FloorObstacle) -> Furniture | None:
+        """The described furniture of a room obstacle; None for generated stools and in photo mode."""
+        return next((f for f in self.furniture if f.name == ob.name), None)
 
     def color_of(self, ob: FloorObstacle) -> RGB | None:
         """The obstacle's colour; None for a holdout (photo furniture the photo already shows)."""
@@ -146,6 +152,8 @@ class SceneDescription:
             params["wall_material"] = room.wall_material.record()
         colors = {ob.name: room.color_of(ob) for ob in self.people.obstacles}
         params["obstacle_colors"] = {n: [round(c, 4) for c in col] for n, col in colors.items() if col is not None}
+        if room.furniture:
+            params["furniture"] = {f.name: f.record() for f in room.furniture}
         mode = self.stage.config.background.mode
         return {"mode": mode, "photo": choice.path if choice is not None else None, "params": params}
 
@@ -155,15 +163,16 @@ class SceneDescription:
 
 
 def describe_room(config, seed: int) -> RoomDescription:
-    """The room of one image: in procedural rooms a floor material from ``rng_for(seed, "background", "floor")``
-    and walls from ``rng_for(seed, "background", "walls")``; in photo mode the shadow catcher's colour from
-    ``rng_for(seed, "background")``; the config's obstacles."""
+    """The room of one image: in procedural rooms a floor material from ``rng_for(seed, "background", "floor")``,
+    walls from ``rng_for(seed, "background", "walls")`` and furniture from ``rng_for(seed, "furniture", name)``;
+    in photo mode the shadow catcher's colour from ``rng_for(seed, "background")``; the config's obstacles."""
     floor = [(float(x), float(y)) for x, y in config.floor]
     obstacles = config_obstacles(config)
     if config.background.mode != "photo":
         fm = describe_floor(config.background, rng_for(seed, "background", "floor"))
         wm = describe_walls(rng_for(seed, "background", "walls"))
-        return RoomDescription(seed, False, floor, fm.base_color, fm.roughness, wm.color, obstacles, fm, wm)
+        furniture = tuple(describe_furniture(seed, ob, obstacles) for ob in obstacles)
+        return RoomDescription(seed, False, floor, fm.base_color, fm.roughness, wm.color, obstacles, fm, wm, furniture)
     rng = rng_for(seed, "background")
     colors = config.background.floor_colors or PHOTO_FLOOR_COLORS
     fcol = tuple(float(c) for c in colors[int(rng.integers(len(colors)))])

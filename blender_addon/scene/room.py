@@ -8,10 +8,12 @@ import bmesh
 import bpy
 import numpy as np
 
+from ..core.furniture import Furniture
 from ..core.placement import FloorObstacle, as_poly, polygon_area, polygon_centroid
 from ..core.scene_description import RoomDescription
 from ..core.scene_lights import RGB
 from . import compat
+from .furniture import add_furniture
 from .materials_room import floor_material, wall_material
 
 #: The floor of photo mode: a shadow catcher far larger than any room.
@@ -83,8 +85,11 @@ def obstacle_mesh(ob: FloorObstacle):
     return _mesh_from(bm, f"obstacle_{ob.name}")
 
 
-def add_obstacle(scene, ob: FloorObstacle, color: RGB | None):
-    """The furniture object of ``ob``: coloured, or a holdout without shadow when ``color`` is None."""
+def add_obstacle(scene, ob: FloorObstacle, color: RGB | None, furniture: Furniture | None = None):
+    """The furniture object of ``ob``: the described ``furniture`` (procedural rooms), else the simple mesh of
+    :func:`obstacle_mesh`, coloured, or a holdout without shadow when ``color`` is None."""
+    if furniture is not None and color is not None:
+        return add_furniture(scene, furniture)
     me = obstacle_mesh(ob)
     o = bpy.data.objects.new(f"R2_Obstacle_{ob.name}", me)
     scene.collection.objects.link(o)
@@ -131,4 +136,4 @@ def add_room(scene, room: RoomDescription) -> list:
         floor.is_shadow_catcher = True
     if room.wall_color is not None:
         _add_walls(scene, room)
-    return [add_obstacle(scene, ob, room.color_of(ob)) for ob in room.obstacles]
+    return [add_obstacle(scene, ob, room.color_of(ob), room.furniture_of(ob)) for ob in room.obstacles]
