@@ -6,28 +6,12 @@ from functools import lru_cache
 
 import numpy as np
 
+from shared_schema.annotation import COCO_KEYPOINTS
+
 from . import mhdata
 from .retarget import Skeleton, rigid
 
-COCO17 = (
-    "nose",
-    "left_eye",
-    "right_eye",
-    "left_ear",
-    "right_ear",
-    "left_shoulder",
-    "right_shoulder",
-    "left_elbow",
-    "right_elbow",
-    "left_wrist",
-    "right_wrist",
-    "left_hip",
-    "right_hip",
-    "left_knee",
-    "right_knee",
-    "left_ankle",
-    "right_ankle",
-)
+COCO17 = COCO_KEYPOINTS
 # COCO joint -> cmu_mb bone whose head is that joint (character's left = +X at rest)
 JOINT_BONES = {
     "left_shoulder": "LeftArm",
