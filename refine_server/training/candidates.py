@@ -72,6 +72,7 @@ class CandidateParams:
     persistent_radius: int = 4
     max_foreground_frac: float = 0.25  # a frame beyond this (of its usable pixels) is skipped
     same_camera_diff: float = 12.0  # median |difference| of grey thumbnails (0-255) within one camera
+    max_threshold: float = 60.0  # a noise-derived threshold above this: the frames are not one static camera
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,8 @@ class CandidateReport:
     def summary(self) -> str:
         """One line per camera group."""
         return "\n".join(
-            f"{g.camera}: {g.n_candidates} candidates from {g.n_used}/{len(g.sources)} frames"
+            f"{g.camera} [{', '.join(g.sources[:3])}{' …' if len(g.sources) > 3 else ''}]: "
+            f"{g.n_candidates} candidates from {g.n_used}/{len(g.sources)} frames"
             + (f" (threshold {g.threshold:.1f})" if g.n_used else "")
             + (f": {g.note}" if g.note else "")
             for g in self.groups
@@ -176,26 +178,35 @@ def label_components(mask: np.ndarray) -> tuple[np.ndarray, int]:
 
 
 # -- grouping -----------------------------------------------------------------------------------------------------
-def _thumb(rgb: np.ndarray, side: int = 48) -> np.ndarray:
-    h, w = rgb.shape[:2]
+def _thumb(f: FootageLike, side: int = 48) -> np.ndarray:
+    """Grey thumbnail (block means) with NaN where fewer than half of the block's pixels are usable."""
+    h, w = f.rgb.shape[:2]
     fy, fx = max(h // side, 1), max(w // side, 1)
-    g = rgb[: h - h % fy, : w - w % fx].astype(np.float32).mean(axis=2)
-    return g.reshape(g.shape[0] // fy, fy, g.shape[1] // fx, fx).mean(axis=(1, 3))
+    hh, ww = h - h % fy, w - w % fx
+    g = f.rgb[:hh, :ww].astype(np.float32).mean(axis=2).reshape(hh // fy, fy, ww // fx, fx).mean(axis=(1, 3))
+    m = np.asarray(f.mask[:hh, :ww], np.float32).reshape(hh // fy, fy, ww // fx, fx).mean(axis=(1, 3))
+    return np.where(m >= 0.5, g, np.nan)
+
+
+def _thumb_diff(a: np.ndarray, b: np.ndarray) -> float:
+    both = ~np.isnan(a) & ~np.isnan(b)
+    return float(np.median(np.abs(a[both] - b[both]))) if both.any() else math.inf
 
 
 def group_by_camera(frames: Sequence[FootageLike], max_diff: float) -> list[list[int]]:
     """Indices of ``frames`` per camera: same camera key and frame size, then split greedily (in order) so each
-    frame looks like its group's first frame (median |difference| of grey thumbnails ≤ ``max_diff``)."""
+    frame looks like its group's first frame (median |difference| of grey thumbnails over the usable pixels of
+    both ≤ ``max_diff``)."""
     keyed: dict[tuple[str, tuple[int, ...]], list[int]] = {}
     for i, f in enumerate(frames):
         keyed.setdefault((f.camera, tuple(f.rgb.shape)), []).append(i)
     groups: list[list[int]] = []
     for idx in keyed.values():
-        thumbs = {i: _thumb(frames[i].rgb) for i in idx}
+        thumbs = {i: _thumb(frames[i]) for i in idx}
         sub: list[list[int]] = []
         for i in idx:
             for g in sub:
-                if float(np.median(np.abs(thumbs[i] - thumbs[g[0]]))) <= max_diff:
+                if _thumb_diff(thumbs[i], thumbs[g[0]]) <= max_diff:
                     g.append(i)
                     break
             else:
@@ -273,6 +284,10 @@ def _detect_group(
     usable = erode(np.logical_and.reduce([f.mask for f in frames]), p.circle_erode)
     dists = [_distance(f.rgb, background) for f in frames]
     thr = robust_threshold(dists, usable, p)
+    if thr > p.max_threshold:
+        tick(len(frames))
+        note = f"frames differ everywhere (threshold {thr:.0f} > {p.max_threshold:.0f}): not one static camera?"
+        return [], GroupReport(cam, sources, 0, thr, 0, note)
     raw = [(d > thr) & usable for d in dists]
     fgs = []
     for m in raw:

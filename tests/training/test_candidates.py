@@ -3,8 +3,13 @@ with sane shapes; nothing on a changing timestamp or outside the image circle; c
 
 from __future__ import annotations
 
-import numpy as np
+import json
+from pathlib import Path
 
+import numpy as np
+from PIL import Image
+
+from refine_server.checkpoint import load_model
 from refine_server.crops import CropSpec
 from refine_server.training.candidates import (
     CandidateParams,
@@ -15,7 +20,9 @@ from refine_server.training.candidates import (
 )
 from refine_server.training.dataset import crops_from_candidates
 
+from .conftest import make_fake_dataset
 from .footage import STAMP, iou, synthetic_footage
+from .test_train_real_frames import train
 
 
 def _inside_crop(spec: CropSpec, mask: np.ndarray) -> bool:
@@ -80,3 +87,29 @@ def test_too_few_frames_or_two_cameras_under_one_key() -> None:
     report = find_candidates(frames[:1] + synthetic_footage(n_frames=4)[0][1:] + other)
     assert [g.n_used for g in report.groups] == [4, 0] and len(report.candidates) >= 10
     assert find_candidates(frames, CandidateParams(min_frames=2)).groups[0].n_used == 2
+
+
+def test_train_real_frames_trains_the_generator_on_candidates(tmp_path: Path) -> None:
+    """End to end: unlabeled stills of one camera + tiny renders → a look + a FastCUT generator on the candidates,
+    and a model card that says so."""
+    frames, _ = synthetic_footage(n_frames=6)
+    cam = tmp_path / "cam"
+    cam.mkdir()
+    for f in frames:
+        Image.fromarray(f.rgb).save(cam / f"frame_{f.index:02d}.png")
+    synth = make_fake_dataset(tmp_path / "renders", n_images=3, size=192)
+    args = ["--real-frames", str(cam), "--synthetic", str(synth), "--resize-to", "256", "--steps", "3"]
+    r = train(*args, "--out-dir", str(tmp_path / "train"), "--export", str(tmp_path / "model"))
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "18 person candidates from the footage: training the generator (fastcut)" in r.stderr
+    _, card = load_model(tmp_path / "model")
+    td = card.training_data
+    assert card.look is not None and td["method"] == "fastcut" and td["steps"] == 3
+    assert td["n_real_crops"] == 18 and td["generator_trained_on"].startswith("18 unlabeled person candidates")
+    assert "frame_00.png" in td["generator_trained_on"] and td["candidates"][0]["used"] == 6
+    assert json.loads(r.stdout.strip().splitlines()[-1])["generator"] == td["generator_trained_on"]
+
+    few = train(*args, "--min-candidates", "50", "--out-dir", str(tmp_path / "train_few"))
+    assert few.returncode == 0, few.stderr[-2000:]
+    line = json.loads(few.stdout.strip().splitlines()[-1])["generator"]
+    assert line.startswith("kept ") and "18 person candidates from the footage (< 50)" in line
