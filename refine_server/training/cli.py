@@ -7,7 +7,7 @@ With ``--real-frames`` (or the config's ``real_frames``) the camera look (colour
 vignetting) is fitted on the footage (stills and/or videos, no labels) against the renders; the generator is then
 trained on person crops when the config has labelled real people (``data.real``); otherwise on person candidates
 found in the footage by a temporal-median background model (a video, or ≥ 3 stills of one camera: same folder and
-frame size; FastCUT behind the frozen look, ``--candidate-steps``, default 1000); with fewer than
+frame size; FastCUT behind the frozen look, ``--candidate-steps``, default 600); with fewer than
 ``--min-candidates`` (16) the ``--init-model`` generator is kept (default: the bundled one). Without footage it
 trains the generator as configured.
 """
@@ -89,7 +89,7 @@ def _args(p: argparse.ArgumentParser) -> None:
         "--candidate-steps",
         type=int,
         default=None,
-        help="generator steps on person candidates found in the footage (default 1000; --steps overrides)",
+        help="generator steps on person candidates found in the footage (default 600; --steps overrides)",
     )
     p.add_argument("--min-candidates", type=int, default=None, help="fewer candidates: keep the generator (16)")
     p.add_argument("--no-candidates", action="store_true", help="do not look for person candidates in the footage")

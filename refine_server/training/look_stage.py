@@ -47,7 +47,12 @@ class CandidateCrops:
                 f"from {len(files)} frames of the footage: {', '.join(files[:20])}{' …' if len(files) > 20 else ''}"
             ),
             "candidates": [
-                {"camera": g.camera, "frames": len(g.sources), "used": g.n_used, "candidates": g.n_candidates}
+                {
+                    "camera": Path(g.camera).name,
+                    "frames": len(g.sources),
+                    "used": g.n_used,
+                    "candidates": g.n_candidates,
+                }
                 | ({"threshold": round(g.threshold, 2)} if g.n_used else {})
                 | ({"note": g.note} if g.note else {})
                 for g in self.report.groups
