@@ -18,7 +18,7 @@ from refine_server.training.candidates import (
     find_candidates,
     label_components,
 )
-from refine_server.training.dataset import crops_from_candidates
+from refine_server.training.dataset import crops_from_candidates, load_footage
 
 from .conftest import make_fake_dataset
 from .footage import STAMP, iou, synthetic_footage
@@ -113,3 +113,23 @@ def test_train_real_frames_trains_the_generator_on_candidates(tmp_path: Path) ->
     assert few.returncode == 0, few.stderr[-2000:]
     line = json.loads(few.stdout.strip().splitlines()[-1])["generator"]
     assert line.startswith("kept ") and "18 person candidates from the footage (< 50)" in line
+
+
+def test_candidates_from_a_video_file(tmp_path: Path) -> None:
+    """An MPEG-4 clip at 1 Mb/s (PyAV's default bitrate smears these 256 px frames so much that frames are lost)."""
+    import av
+
+    frames, truth = synthetic_footage(n_frames=5)
+    with av.open(str(tmp_path / "clip.mp4"), "w") as box:
+        st = box.add_stream("mpeg4", rate=1)
+        st.width, st.height, st.pix_fmt, st.bit_rate = 256, 256, "yuv420p", 1_000_000
+        for f in frames:
+            for pkt in st.encode(av.VideoFrame.from_ndarray(f.rgb, format="rgb24")):
+                box.mux(pkt)
+        for pkt in st.encode():
+            box.mux(pkt)
+    footage = load_footage([tmp_path], resize_to=256, video_every_s=1.0, progress=False)
+    assert [f.index for f in footage] == list(range(5)) and {f.camera for f in footage} == {str(tmp_path / "clip.mp4")}
+    cands = find_candidates(footage).candidates
+    found = [t for t in truth if any(iou(c.box, t.box) >= 0.6 for c in cands if c.frame_index == t.frame)]
+    assert len(found) == len(truth) == len(cands)
