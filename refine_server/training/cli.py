@@ -5,8 +5,11 @@
 
 With ``--real-frames`` (or the config's ``real_frames``) the camera look (colour, tone, blur, noise, JPEG,
 vignetting) is fitted on the footage (stills and/or videos, no labels) against the renders; the generator is then
-trained on person crops when the config has labelled real people (``data.real``), otherwise the ``--init-model``
-generator is kept (default: the bundled one). Without footage it trains the generator as configured.
+trained on person crops when the config has labelled real people (``data.real``); otherwise on person candidates
+found in the footage by a temporal-median background model (a video, or ≥ 3 stills of one camera: same folder and
+frame size; FastCUT behind the frozen look, ``--candidate-steps``, default 600); with fewer than
+``--min-candidates`` (16) the ``--init-model`` generator is kept (default: the bundled one). Without footage it
+trains the generator as configured.
 """
 
 from __future__ import annotations
@@ -82,6 +85,14 @@ def _args(p: argparse.ArgumentParser) -> None:
         default=None,
         help="generator kept when there are no labelled real people (default: the bundled default model)",
     )
+    p.add_argument(
+        "--candidate-steps",
+        type=int,
+        default=None,
+        help="generator steps on person candidates found in the footage (default 600; --steps overrides)",
+    )
+    p.add_argument("--min-candidates", type=int, default=None, help="fewer candidates: keep the generator (16)")
+    p.add_argument("--no-candidates", action="store_true", help="do not look for person candidates in the footage")
     p.add_argument("--resume", action="store_true", help="continue from OUT_DIR/checkpoints/last.pt if present")
     p.add_argument("--steps", type=int, default=None, help="override the number of adversarial steps")
     p.add_argument("--pretrain-steps", type=int, default=None)
@@ -127,6 +138,17 @@ def _parse_overlay(text: str) -> list[float]:
     return vals
 
 
+def _candidate_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    over: dict[str, Any] = {}
+    if getattr(args, "candidate_steps", None) is not None:
+        over["steps"] = args.candidate_steps
+    if getattr(args, "min_candidates", None) is not None:
+        over["min_crops"] = args.min_candidates
+    if getattr(args, "no_candidates", False):
+        over["enabled"] = False
+    return over
+
+
 def build_config(args: argparse.Namespace) -> TrainConfig:
     """The config file (or defaults) with the command line's overrides, footage and renders folded in."""
     over = _overrides(args)
@@ -153,6 +175,9 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
     ):
         if val is not None:
             upd[key] = val
+    cand = _candidate_overrides(args)
+    if cand:
+        upd["candidates"] = {**rf.candidates.model_dump(), **cand}
     if upd or cfg.real_frames:
         rf = RealFramesConfig.model_validate({**rf.model_dump(), **upd})
         cfg = cfg.model_copy(update={"real_frames": rf})
@@ -161,24 +186,33 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
     return cfg
 
 
-def train_generator(cfg: TrainConfig, args: argparse.Namespace, look: Any = None) -> tuple[Path, dict[str, Any]]:
+def train_generator(
+    cfg: TrainConfig,
+    args: argparse.Namespace,
+    look: Any = None,
+    real_crops: Any = None,
+    max_minutes: float | None = None,
+) -> tuple[Path, dict[str, Any]]:
     """The configured generator training; with a fitted ``look`` (LookSpec) the generator is trained behind that
-    frozen camera look, so it learns only what the look leaves. Returns (model dir, fit result)."""
+    frozen camera look, so it learns only what the look leaves. ``real_crops`` (a CropSet, e.g. person candidates)
+    replaces the config's labelled real crops; ``max_minutes`` caps the wall time (with ``--max-minutes``).
+    Returns (model dir, fit result)."""
     import torch
 
     from refine_server.look.module import CameraLook
 
-    from .trainer import Trainer, load_datasets
+    from .trainer import Trainer, load_datasets, load_synthetic
 
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    syn, real = load_datasets(cfg)
+    syn, real = (load_synthetic(cfg), real_crops) if real_crops is not None else load_datasets(cfg)
     print(f"[train] {len(syn)} synthetic crops, {len(real)} real crops, crop {cfg.data.crop_size}px", file=sys.stderr)
     frozen = CameraLook(look.params) if look is not None and look.params is not None else None
     tr = Trainer(cfg, syn, real, look=frozen)
     if args.resume and tr.load_checkpoint():
         print(f"[train] resumed at step {tr.step} (pre-fit {tr.pre_step})", file=sys.stderr)
-    res = tr.fit(max_seconds=args.max_minutes * 60 if args.max_minutes else None)
+    caps = [m for m in (args.max_minutes, max_minutes) if m]
+    res = tr.fit(max_seconds=min(caps) * 60 if caps else None)
     metrics = metrics_from_report(Path(args.metrics_from)) if args.metrics_from else None
     card = tr.export(metrics=metrics)
     if args.export:
@@ -186,8 +220,29 @@ def train_generator(cfg: TrainConfig, args: argparse.Namespace, look: Any = None
     return card.parent, res
 
 
+def _generator_from_footage(
+    cfg: TrainConfig, rf: RealFramesConfig, footage: list[Any], args: argparse.Namespace, look: Any
+) -> tuple[Path, dict[str, Any]]:
+    """Train the generator on person candidates of the footage when there are enough, else keep the init model."""
+    from .look_stage import candidate_crops, candidate_train_config, init_model_dir
+
+    if rf.candidates.enabled:
+        cand = candidate_crops(cfg, rf, footage, progress=cfg.progress)
+        print(f"[train] {cand.line}", file=sys.stderr)
+        if cand.enough:
+            notes = cand.notes()
+            ccfg = candidate_train_config(cfg, rf, args.steps, notes)
+            model_dir, fit_res = train_generator(ccfg, args, look, cand.crops, rf.candidates.max_minutes)
+            return model_dir, {**fit_res, "generator": notes["generator_trained_on"]}
+        reason = cand.line
+    else:
+        reason = "person candidates off (--no-candidates) and no labelled real people in the config"
+    model_dir = init_model_dir(rf.init_model)
+    return model_dir, {"generator": f"kept {model_dir}: {reason}"}
+
+
 def run(args: argparse.Namespace) -> int:
-    from .look_stage import attach_look, fit_look_stage, init_model_dir
+    from .look_stage import attach_look, fit_look_stage, read_stage_footage
 
     try:
         cfg = build_config(args)
@@ -200,7 +255,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     rf = cfg.real_frames if cfg.real_frames and cfg.real_frames.paths else None
     res: dict[str, Any] = {}
-    look = fit_look_stage(cfg, rf, progress=cfg.progress) if rf else None
+    footage = read_stage_footage(cfg, rf, cfg.progress) if rf else None
+    look = fit_look_stage(cfg, rf, progress=cfg.progress, real=footage) if rf else None
     if look is not None:
         print(f"[train] look: {look.description}", file=sys.stderr)
         res["look"] = look.description
@@ -208,9 +264,9 @@ def run(args: argparse.Namespace) -> int:
         model_dir, fit_res = train_generator(cfg, args, look)
         res.update(fit_res)
     else:
-        assert rf is not None  # build_config guarantees footage or a config; a config without data.real fails here
-        model_dir = init_model_dir(rf.init_model)
-        res["generator"] = f"kept {model_dir} (no labelled real people in the config)"
+        assert rf is not None and footage is not None  # build_config guarantees footage or a config
+        model_dir, gen_res = _generator_from_footage(cfg, rf, footage, args, look)
+        res.update(gen_res)
     out = cfg.resolve(cfg.out_dir) / "model"
     if look is not None:
         note = {"look_fitted_on": look.fitted_on, "generator_from": str(model_dir), **cfg.training_data_notes}

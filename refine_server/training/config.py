@@ -8,7 +8,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["METHOD_OF_MODE", "DataConfig", "Method", "RealFramesConfig", "TrainConfig", "load_config"]
+__all__ = [
+    "METHOD_OF_MODE",
+    "CandidatesConfig",
+    "DataConfig",
+    "Method",
+    "RealFramesConfig",
+    "TrainConfig",
+    "load_config",
+]
 
 Method = Literal["cyclegan_ds", "simgan", "cut", "fastcut"]
 METHOD_OF_MODE: dict[str, Method] = {"cyclegan": "cyclegan_ds", "simgan": "simgan"}  # the old `mode` key
@@ -32,6 +40,18 @@ class DataConfig(_Strict):
     hflip: bool = True
 
 
+class CandidatesConfig(_Strict):
+    """Person candidates from the footage (temporal-median background, no labels) for the generator stage."""
+
+    enabled: bool = Field(True, description="look for person candidates in the footage and train the generator on them")
+    min_crops: int = Field(16, ge=1, description="fewer candidates than this: keep the init generator")
+    method: Method = Field("fastcut", description="objective of the generator trained on the candidates")
+    steps: int = Field(600, ge=0, le=1_000_000, description="generator steps (FastCUT: 0.64 s/step at crop 128, quiet)")
+    max_minutes: float = Field(18.0, gt=0.0, description="wall-time cap of the generator stage")
+    min_frames: int = Field(3, ge=2, description="frames of one camera needed for a background model")
+    k_mad: float = Field(6.0, gt=0.0, description="foreground threshold: median + k × MAD of colour distances")
+
+
 class RealFramesConfig(_Strict):
     """Unlabeled footage of the target camera: the camera look is fitted on it (``train --real-frames``)."""
 
@@ -52,6 +72,7 @@ class RealFramesConfig(_Strict):
         True, description="fit sensor noise (off: the fitted noise is specific to the footage's camera and scale)"
     )
     init_model: str = Field("default", description="generator kept when there are no labelled real people")
+    candidates: CandidatesConfig = Field(default_factory=CandidatesConfig)
 
 
 class TrainConfig(_Strict):

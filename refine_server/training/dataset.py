@@ -32,6 +32,7 @@ from PIL import Image
 
 from refine_server.crops import CropSpec, crop_corners, crop_from_rotated_box, extract_crops, plan_crops, to_model
 from refine_server.look.fit import Frame
+from refine_server.training.candidates import CandidateReport
 from shared_schema.dataset import DatasetPaths, complete_ids
 from shared_schema.geometry import rotated_box_corners
 
@@ -39,6 +40,7 @@ __all__ = [
     "CropSet",
     "FootageFrame",
     "RealSource",
+    "crops_from_candidates",
     "crops_from_real",
     "crops_from_rendered",
     "footage_files",
@@ -380,10 +382,14 @@ VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".ts")
 @dataclass
 class FootageFrame(Frame):
     """One unlabeled frame of the target camera at the working size: RGB, usable pixels (inside the image circle,
-    outside burnt-in overlays), where it came from and the JPEG quality of its file (None: not a JPEG)."""
+    outside burnt-in overlays), where it came from and the JPEG quality of its file (None: not a JPEG); ``index``:
+    the frame's number in its video (0 for a still); ``camera``: frames with the same key may be one camera (a video:
+    its path; stills: their folder and native frame size)."""
 
     source: str = ""
     jpeg_quality: int | None = None
+    index: int = 0
+    camera: str = ""
 
 
 def footage_files(paths: list[str | Path], exclude: list[str] | None = None) -> list[Path]:
@@ -435,7 +441,8 @@ def load_footage(
     out: list[FootageFrame] = []
     for f in tqdm(footage_files(paths, exclude), desc="footage", disable=not progress, file=sys.stderr):
         quality = None
-        if f.suffix.lower() in VIDEO_SUFFIXES:
+        is_video = f.suffix.lower() in VIDEO_SUFFIXES
+        if is_video:
             raw = _video_frames(f, video_every_s, max_frames - len(out))
         else:
             with Image.open(f) as im:
@@ -452,10 +459,44 @@ def load_footage(
             small = np.asarray(small_im, dtype=np.uint8).copy()
             ov_small = np.asarray(Image.fromarray(ov).resize(small_im.size, Image.Resampling.NEAREST), dtype=bool)
             mask = circle_mask(small) & ~ov_small
-            out.append(FootageFrame(small, mask, f"{f.name}#{k}" if len(raw) > 1 else f.name, quality))
+            camera = str(f) if is_video else f"{f.parent}@{w}x{h}"
+            name = f"{f.name}#{k}" if len(raw) > 1 else f.name
+            out.append(FootageFrame(small, mask, name, quality, index=k, camera=camera))
         if len(out) >= max_frames:
             break
     return out
+
+
+def crops_from_candidates(
+    report: CandidateReport, size: int, *, margin: float = 0.15, min_size: float = 32.0
+) -> CropSet:
+    """Crops of person candidates found in unlabeled footage (``candidates.find_candidates``), planned from their
+    instance maps exactly as the server plans a person's crop (upright, head outward from the frame's centre; the
+    whole component inside), with the component as the mask."""
+    images, masks, meta = [], [], []
+    for fc in report.frames:
+        H, W = fc.instances.shape
+        specs = plan_crops(fc.instances, (W / 2.0, H / 2.0), margin=margin, min_size=min_size)
+        images.append(extract_crops(to_model(fc.rgb), specs, size))
+        by_id = {c.instance_id: c for c in fc.candidates}
+        for s in specs:
+            c = by_id[s.instance_id]
+            masks.append(_mask_crops(fc.instances == s.instance_id, [s], size))
+            meta.append(
+                {
+                    "source": c.source,
+                    "image_id": c.source,
+                    "camera": c.camera,
+                    "kind": "candidate",
+                    "frame_index": c.frame_index,
+                    "box": list(c.box),
+                    "area": c.area,
+                    "spec": s.to_dict(),
+                }
+            )
+    if not images:
+        return CropSet.empty(size)
+    return CropSet(torch.cat(images), torch.cat(masks), meta)
 
 
 def rendered_frames(roots: list[str | Path], resize_to: int = 512, max_images: int = 12) -> list[FootageFrame]:

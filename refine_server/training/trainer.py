@@ -28,7 +28,7 @@ from .dataset import CropSet, crops_from_real, crops_from_rendered, load_real_so
 from .objectives import Batch, build_objective
 from .plots import line_plot_png, sample_grid
 
-__all__ = ["Trainer", "load_datasets", "pick_device"]
+__all__ = ["Trainer", "load_datasets", "load_synthetic", "pick_device"]
 
 
 def pick_device(name: str) -> torch.device:
@@ -37,8 +37,8 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def load_datasets(cfg: TrainConfig) -> tuple[CropSet, CropSet]:
-    """(synthetic crops, real crops) as configured."""
+def load_synthetic(cfg: TrainConfig) -> CropSet:
+    """The person crops of the configured rendered datasets."""
     dc = cfg.data
     syn = [
         crops_from_rendered(
@@ -46,6 +46,12 @@ def load_datasets(cfg: TrainConfig) -> tuple[CropSet, CropSet]:
         )
         for p in dc.synthetic
     ]
+    return CropSet.concat(syn)
+
+
+def load_datasets(cfg: TrainConfig) -> tuple[CropSet, CropSet]:
+    """(synthetic crops, real crops) as configured."""
+    dc = cfg.data
     real = []
     for i, r in enumerate(dc.real):
         src = load_real_source(r, base=Path(cfg.config_dir) if cfg.config_dir else None)
@@ -54,7 +60,7 @@ def load_datasets(cfg: TrainConfig) -> tuple[CropSet, CropSet]:
                 src, dc.crop_size, margin=dc.margin, min_size=dc.min_size, jitter=dc.real_jitter, seed=cfg.seed + i
             )
         )
-    return CropSet.concat(syn), CropSet.concat(real)
+    return load_synthetic(cfg), CropSet.concat(real)
 
 
 class Trainer:

@@ -1,6 +1,6 @@
-"""`train --real-frames`: fits a camera look on unlabeled stills + a video (no boxes), keeps the generator, writes a
-model whose card carries the look in plain words; two different "cameras" give different looks; bad input fails
-in one line."""
+"""`train --real-frames`: fits a camera look on unlabeled stills + a video (no boxes; no one moves, so no person
+candidates), keeps the generator, writes a model whose card carries the look in plain words; two different
+"cameras" give different looks; bad input fails in one line."""
 
 from __future__ import annotations
 
@@ -96,7 +96,9 @@ def test_train_real_frames_fits_a_look_per_camera(tmp_path: Path) -> None:
         assert "noise σ ≈" in card.look.description and "clip.mp4#0" in card.look.fitted_on["real_frames"]
         assert card.training_data["generator_from"].endswith("models/default")
         outs[name] = card.look.params
-        assert json.loads(r.stdout.strip().splitlines()[-1])["model"] == str(tmp_path / f"model_{name}")
+        result = json.loads(r.stdout.strip().splitlines()[-1])
+        assert result["model"] == str(tmp_path / f"model_{name}")
+        assert "0 person candidates from the footage (< 16)" in result["generator"]  # no one moves: kept
     warm, cool = outs["warm"].gains_at_mid_grey(), outs["cool_noisy"].gains_at_mid_grey()
     assert warm[0] > warm[2] and cool[0] < cool[2]
     assert outs["cool_noisy"].noise_sigma(0.5) > 2 * outs["warm"].noise_sigma(0.5)
