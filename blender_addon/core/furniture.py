@@ -25,7 +25,15 @@ import numpy as np
 
 from shared_schema.distributions import rng_for
 
-from .placement import FloorObstacle, as_poly, polygon_area, polygon_centroid, polygon_inside, polygons_overlap
+from .placement import (
+    FloorObstacle,
+    as_poly,
+    polygon_area,
+    polygon_centroid,
+    polygon_inside,
+    polygons_overlap,
+    seat_facing,
+)
 from .scene_lights import RGB
 
 Point = tuple[float, float]
@@ -60,7 +68,6 @@ ACCENT_COLORS: tuple[RGB, ...] = (
 )
 PAPER_COLOR: RGB = (0.8, 0.8, 0.78)
 #: A sitter faces the nearest table closer than this (``placement.Placer.seat_yaw``).
-SEAT_TABLE_M = 2.0
 
 
 @dataclass(frozen=True)
@@ -170,20 +177,6 @@ def _frame(center, yaw_deg: float):
 
 def _rect(x0: float, x1: float, y0: float, y1: float) -> np.ndarray:
     return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
-
-
-def seat_facing(ob: FloorObstacle, obstacles: list[FloorObstacle]) -> float | None:
-    """The direction a sitter on ``ob`` faces: the nearest table or counter within :data:`SEAT_TABLE_M` (the rule
-    of ``placement.Placer.seat_yaw``); None when there is none (the placer then turns the sitter at random)."""
-    c = np.array(polygon_centroid(ob.polygon))
-    tables = [o for o in obstacles if o.kind in ("table", "counter") and not o.generated]
-    if not tables:
-        return None
-    d = [np.array(polygon_centroid(t.polygon)) - c for t in tables]
-    near = min(d, key=lambda v: float(np.hypot(*v)))
-    if float(np.hypot(*near)) >= SEAT_TABLE_M:
-        return None
-    return float(math.degrees(math.atan2(near[1], near[0]))) % 360.0
 
 
 def _fit_scale(poly: np.ndarray, to_world, half_x: float, half_y: float) -> float:

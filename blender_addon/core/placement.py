@@ -140,6 +140,24 @@ def human_yaw(facing_deg: float) -> float:
     return round((facing_deg + 90.0) % 360.0, 6)
 
 
+#: A chair or stool faces the nearest table or counter closer than this (metres), else a sitter turns at random.
+SEAT_TABLE_M = 2.0
+
+
+def seat_facing(seat: FloorObstacle, obstacles: list[FloorObstacle]) -> float | None:
+    """The direction (degrees) a sitter on ``seat`` faces: the nearest table or counter within
+    :data:`SEAT_TABLE_M`; None when there is none (the placer then turns the sitter at random)."""
+    c = np.array(polygon_centroid(seat.polygon))
+    tables = [o for o in obstacles if o.kind in ("table", "counter") and not o.generated]
+    if not tables:
+        return None
+    d = [np.array(polygon_centroid(t.polygon)) - c for t in tables]
+    near = min(d, key=lambda v: float(np.hypot(*v)))
+    if float(np.hypot(*near)) >= SEAT_TABLE_M:
+        return None
+    return float(math.degrees(math.atan2(near[1], near[0]))) % 360.0
+
+
 @dataclass(frozen=True)
 class PlacedPerson:
     """Where and how one person was placed (builder → visibility → annotation)."""
@@ -284,14 +302,8 @@ class Placer:
 
     def seat_yaw(self, seat: FloorObstacle, rng: np.random.Generator) -> float:
         """Face the nearest table when there is one (people sit at tables), else a random direction."""
-        c = np.array(polygon_centroid(seat.polygon))
-        tables = [o for o in self.obstacles if o.kind in ("table", "counter") and not o.generated]
-        if tables:
-            d = [np.array(polygon_centroid(t.polygon)) - c for t in tables]
-            near = min(d, key=lambda v: float(np.hypot(*v)))
-            if float(np.hypot(*near)) < 2.0:
-                return float(math.degrees(math.atan2(near[1], near[0]))) % 360.0
-        return float(rng.uniform(0.0, 360.0))
+        facing = seat_facing(seat, self.obstacles)
+        return facing if facing is not None else float(rng.uniform(0.0, 360.0))
 
 
 # -- the people search: broad phase here, the posed-mesh check through the ``fits`` callback -----------------------

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from blender_addon.core.furniture import Furniture, _shrink, describe_furniture, prisms_geometry, seat_facing
+from blender_addon.core.furniture import Furniture, _shrink, describe_furniture, prisms_geometry
 from blender_addon.core.placement import (
     FloorObstacle,
     Placer,
@@ -17,6 +17,7 @@ from blender_addon.core.placement import (
     polygon_centroid,
     polygon_inside,
     polygons_overlap,
+    seat_facing,
 )
 from blender_addon.core.scene_description import describe_room
 from shared_schema.config import example_config
