@@ -48,10 +48,7 @@ from refine_server.imaging import encode_instances_png, encode_png  # noqa: E402
 from refine_server.local_server import LocalServer, serve_local  # noqa: E402
 from refine_server.model_card import ModelCard  # noqa: E402
 from refine_server.networks import ResnetGenerator  # noqa: E402
-from shared_schema.annotation import GeneratorInfo, PoseSource, SceneAnnotation  # noqa: E402
-from shared_schema.annotation import Person as SPerson  # noqa: E402
-from shared_schema.camera import CameraModel  # noqa: E402
-from shared_schema.geometry import bbox_from_mask, rotated_box_from_mask  # noqa: E402
+from shared_schema.annotation import GeneratorInfo, annotation_from_instances  # noqa: E402
 
 
 def scene(seed: int, size: int = 512, n: int = 6) -> tuple[np.ndarray, np.ndarray, bytes]:
@@ -69,31 +66,7 @@ def scene(seed: int, size: int = 512, n: int = 6) -> tuple[np.ndarray, np.ndarra
         m = (du / 45) ** 2 + (dv / 18) ** 2 <= 1
         imap[m] = k
         rgb[m] = rng.integers(40, 220, 3)
-    cam = CameraModel(width=size, height=size)
-    persons = [
-        SPerson(
-            instance_id=k,
-            posture="standing",
-            head_3d=(0, 0, 1.7),
-            bbox=bbox_from_mask(imap == k),
-            rotated_box=rotated_box_from_mask(imap == k, cam.center),
-            keypoints=[],
-            area=int((imap == k).sum()),
-            visible_fraction=1.0,
-            position=(0, 0),
-            pose=PoseSource(posture="standing"),
-        )
-        for k in sorted(int(v) for v in np.unique(imap) if v)
-    ]
-    ann = SceneAnnotation(
-        image_id=f"bench_{seed}",
-        width=size,
-        height=size,
-        seed=seed,
-        camera=cam,
-        persons=persons,
-        generator=GeneratorInfo(version="bench"),
-    )
+    ann = annotation_from_instances(imap, image_id=f"bench_{seed}", seed=seed, generator=GeneratorInfo(version="bench"))
     return rgb, imap, ann.to_json().encode()
 
 

@@ -36,10 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from refine_server.imaging import encode_instances_png, encode_png  # noqa: E402
 from refine_server.local_server import serve_local  # noqa: E402
-from shared_schema.annotation import GeneratorInfo, PoseSource, SceneAnnotation  # noqa: E402
-from shared_schema.annotation import Person as SPerson  # noqa: E402
-from shared_schema.camera import CameraModel  # noqa: E402
-from shared_schema.geometry import bbox_from_mask, rotated_box_from_mask  # noqa: E402
+from shared_schema.annotation import GeneratorInfo, annotation_from_instances  # noqa: E402
 
 
 def log(msg: str) -> None:
@@ -52,8 +49,6 @@ def big_scene(size: int, persons: int, seed: int = 0) -> tuple[bytes, bytes, byt
     rgb = np.full((size, size, 3), 90, np.uint8)
     imap = np.zeros((size, size), np.uint16)
     yy, xx = np.mgrid[-48:48, -48:48] + 0.5
-    cam = CameraModel(width=size, height=size)
-    records = []
     for k in range(1, persons + 1):
         a = 2 * np.pi * k / persons
         cx, cy = int(size / 2 + 0.35 * size * np.sin(a)), int(size / 2 - 0.35 * size * np.cos(a))
@@ -61,31 +56,7 @@ def big_scene(size: int, persons: int, seed: int = 0) -> tuple[bytes, bytes, byt
         win = (slice(cy - 48, cy + 48), slice(cx - 48, cx + 48))
         imap[win][m] = k
         rgb[win][m] = rng.integers(40, 220, 3)
-        full = np.zeros((size, size), bool)
-        full[win] = m
-        records.append(
-            SPerson(
-                instance_id=k,
-                posture="standing",
-                head_3d=(0, 0, 1.7),
-                bbox=bbox_from_mask(full),
-                rotated_box=rotated_box_from_mask(full, cam.center),
-                keypoints=[],
-                area=int(m.sum()),
-                visible_fraction=1.0,
-                position=(0, 0),
-                pose=PoseSource(posture="standing"),
-            )
-        )
-    ann = SceneAnnotation(
-        image_id="limits",
-        width=size,
-        height=size,
-        seed=seed,
-        camera=cam,
-        persons=records,
-        generator=GeneratorInfo(version="bench"),
-    )
+    ann = annotation_from_instances(imap, image_id="limits", seed=seed, generator=GeneratorInfo(version="bench"))
     return encode_png(rgb, 6), encode_instances_png(imap), ann.to_json().encode()
 
 

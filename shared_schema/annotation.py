@@ -190,3 +190,42 @@ class SceneAnnotation(_Strict):
     def to_json(self) -> str:
         """Canonical JSON (stable key order, 2-space indent): same content ⇒ same bytes."""
         return self.model_dump_json(indent=2) + "\n"
+
+
+def annotation_from_instances(
+    instances: object,
+    *,
+    image_id: str,
+    seed: int = 0,
+    camera: CameraModel | None = None,
+    generator: GeneratorInfo | None = None,
+) -> SceneAnnotation:
+    """A minimal annotation for an instance map (H, W; 0 = background) made by another tool, e.g. to refine its
+    renders through ``POST /v1/refine``: one standing person per id with the boxes and area of its mask, no
+    keypoints, 3-D data or pose source; the camera defaults to an equidistant fisheye filling the frame."""
+    import numpy as np
+
+    from .geometry import bbox_from_mask, rotated_box_from_mask
+
+    imap = np.asarray(instances)
+    h, w = imap.shape[:2]
+    cam = camera or CameraModel(width=w, height=h)
+    persons = []
+    for k in sorted(int(v) for v in np.unique(imap) if v):
+        m = imap == k
+        persons.append(
+            Person(
+                instance_id=k,
+                posture="standing",
+                head_3d=(0.0, 0.0, 1.7),
+                bbox=bbox_from_mask(m),
+                rotated_box=rotated_box_from_mask(m, cam.center),
+                keypoints=[],
+                area=int(m.sum()),
+                visible_fraction=1.0,
+                position=(0.0, 0.0),
+                pose=PoseSource(posture="standing"),
+            )
+        )
+    gen = generator or GeneratorInfo(version="external")
+    return SceneAnnotation(image_id=image_id, width=w, height=h, seed=seed, camera=cam, persons=persons, generator=gen)

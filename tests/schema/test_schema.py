@@ -104,3 +104,20 @@ def test_rotated_box_points_long_axis_to_centre() -> None:
 def test_committed_json_schemas_are_up_to_date() -> None:
     assert jsonschema_main(["--check"]) == 0, "run: python -m shared_schema.jsonschema_export"
     assert "scene_annotation.schema.json" in render_schemas()
+
+
+def test_annotation_from_an_instance_map_of_another_tool() -> None:
+    import numpy as np
+
+    from shared_schema.annotation import SceneAnnotation, annotation_from_instances
+
+    imap = np.zeros((40, 60), np.uint16)
+    imap[5:15, 10:14] = 3
+    imap[20:30, 40:50] = 7
+    ann = annotation_from_instances(imap, image_id="ext_1", seed=4)
+    assert [p.instance_id for p in ann.persons] == [3, 7]
+    assert [p.area for p in ann.persons] == [40, 100]
+    assert ann.persons[0].bbox == (10.0, 5.0, 4.0, 10.0)
+    assert (ann.width, ann.height, ann.camera.width, ann.camera.height) == (60, 40, 60, 40)
+    assert SceneAnnotation.model_validate_json(ann.to_json()) == ann
+    assert annotation_from_instances(np.zeros((8, 8), np.uint16), image_id="empty").persons == []

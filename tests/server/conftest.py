@@ -25,10 +25,8 @@ from refine_server.model_card import ModelCard
 from refine_server.networks import ResnetGenerator
 from refine_server.serve_cli import uvicorn_config
 from refine_server.settings import Settings
-from shared_schema.annotation import GeneratorInfo, PoseSource, SceneAnnotation
-from shared_schema.annotation import Person as SPerson
+from shared_schema.annotation import GeneratorInfo, annotation_from_instances
 from shared_schema.camera import CameraModel
-from shared_schema.geometry import bbox_from_mask, rotated_box_from_mask
 
 torch.set_num_threads(2)
 
@@ -75,34 +73,9 @@ def make_scene(seed: int, size: int = 192, n: int = 5, ids: list[int] | None = N
         col = rng.integers(40, 220, 3)
         shade = (du[m] / length)[:, None] * 60
         rgb[m] = np.clip(col[None, :] + shade, 0, 255).astype(np.uint8)
-    present = sorted(int(k) for k in np.unique(imap) if k)
     cam = CameraModel(width=w, height=h)
-    persons = []
-    for k in present:
-        m = imap == k
-        persons.append(
-            SPerson(
-                instance_id=k,
-                posture="standing",
-                head_3d=(0.0, 0.0, 1.7),
-                bbox=bbox_from_mask(m),
-                rotated_box=rotated_box_from_mask(m, cam.center),
-                keypoints=[],
-                area=int(m.sum()),
-                visible_fraction=1.0,
-                position=(0.0, 0.0),
-                pose=PoseSource(posture="standing"),
-            )
-        )
-    ann = SceneAnnotation(
-        image_id=f"scene_{seed}",
-        width=w,
-        height=h,
-        seed=seed,
-        camera=cam,
-        persons=persons,
-        generator=GeneratorInfo(version="test", config_name="tést ☃"),
-    )
+    gen = GeneratorInfo(version="test", config_name="tést ☃")
+    ann = annotation_from_instances(imap, image_id=f"scene_{seed}", seed=seed, camera=cam, generator=gen)
     text = json.dumps(json.loads(ann.to_json()), indent=3, ensure_ascii=False) + "\n\n"
     return Scene(rgb, imap, text.encode("utf-8"), cam.center)
 
