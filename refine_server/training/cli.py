@@ -225,10 +225,14 @@ def _generator_from_footage(
 ) -> tuple[Path, dict[str, Any]]:
     """Train the generator on person candidates of the footage when there are enough, else keep the init model."""
     from .look_stage import candidate_crops, candidate_train_config, init_model_dir
+    from .plots import crop_sheet
 
     if rf.candidates.enabled:
         cand = candidate_crops(cfg, rf, footage, progress=cfg.progress)
         print(f"[train] {cand.line}", file=sys.stderr)
+        if len(cand.crops):
+            sheet = crop_sheet(cand.crops.images[:64], cfg.resolve(cfg.out_dir) / "candidates.png")
+            print(f"[train] the person candidates (first {min(64, len(cand.crops))}): {sheet}", file=sys.stderr)
         if cand.enough:
             notes = cand.notes()
             ccfg = candidate_train_config(cfg, rf, args.steps, notes)

@@ -51,6 +51,22 @@ def sample_grid(
     return path
 
 
+def crop_sheet(crops: torch.Tensor, path: str | Path, cols: int = 8, upscale: int = 1) -> Path:
+    """A grid of crops (N, 3, S, S) in [-1, 1], ``cols`` per row, written to ``path`` (e.g. the person candidates
+    that a generator trains on)."""
+    n, _, s, _ = crops.shape
+    S, pad = s * upscale, 2
+    rows = max(1, -(-n // cols))
+    img = Image.new("RGB", (cols * (S + pad) + pad, rows * (S + pad) + pad), (255, 255, 255))
+    for i in range(n):
+        tile = Image.fromarray(_to_u8(crops[i])).resize((S, S), Image.Resampling.NEAREST)
+        img.paste(tile, (pad + (i % cols) * (S + pad), pad + (i // cols) * (S + pad)))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path)
+    return path
+
+
 def _ema(v: list[float], a: float = 0.9) -> list[float]:
     out, m = [], None
     for x in v:
