@@ -183,7 +183,20 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
         cfg = cfg.model_copy(update={"real_frames": rf})
     if not args.config and not (cfg.real_frames and cfg.real_frames.paths):
         raise ValueError("give --config CONFIG.json, or --real-frames DIR (with --synthetic RENDERS) to fit a look")
-    return cfg
+    return cfg if args.config else _init_model_geometry(cfg)
+
+
+def _init_model_geometry(cfg: TrainConfig) -> TrainConfig:
+    """Without a config, crops (candidates, renders) take the crop size and margin of the init model, so a generator
+    trained on candidates serves with the geometry of the model it replaces."""
+    from refine_server.checkpoint import load_card
+
+    from .look_stage import init_model_dir
+
+    assert cfg.real_frames is not None
+    card, _ = load_card(init_model_dir(cfg.real_frames.init_model))
+    data = cfg.data.model_copy(update={"crop_size": card.crop_size, "margin": card.margin})
+    return cfg.model_copy(update={"data": data})
 
 
 def train_generator(

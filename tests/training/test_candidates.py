@@ -102,9 +102,10 @@ def test_train_real_frames_trains_the_generator_on_candidates(tmp_path: Path) ->
     r = train(*args, "--out-dir", str(tmp_path / "train"), "--export", str(tmp_path / "model"))
     assert r.returncode == 0, r.stderr[-2000:]
     assert "18 person candidates from the footage: training the generator (fastcut)" in r.stderr
-    with Image.open(tmp_path / "train" / "candidates.png") as sheet:  # what the generator learns from, to look at
-        assert sheet.size == (8 * 66 + 2, 3 * 66 + 2)
     _, card = load_model(tmp_path / "model")
+    assert (card.crop_size, card.margin) == (128, 0.15)  # the geometry of the model it replaces (bundled default)
+    with Image.open(tmp_path / "train" / "candidates.png") as sheet:  # what the generator learns from, to look at
+        assert sheet.size == (8 * 130 + 2, 3 * 130 + 2)
     td = card.training_data
     assert card.look is not None and td["method"] == "fastcut" and td["steps"] == 3
     assert td["n_real_crops"] == 18 and td["generator_trained_on"].startswith("18 unlabeled person candidates")
