@@ -11,21 +11,15 @@ import bpy
 import numpy as np
 
 from ..core.furniture import Finish, Furniture, Geometry, clutter_geometry, prisms_geometry
-from . import compat
+from .materials_room import plain_material
 
 
 def finish_material(name: str, finish: Finish):
     """A small node tree for ``finish``."""
-    mat = bpy.data.materials.new(name)
-    mat.diffuse_color = (*finish.color, 1.0)
-    compat.ensure_nodes(mat)
+    mat = plain_material(name, finish.color, finish.roughness)
     nodes, links = mat.node_tree.nodes, mat.node_tree.links
     bsdf = nodes.get("Principled BSDF")
-    if bsdf is None:
-        return mat
-    bsdf.inputs["Base Color"].default_value = (*finish.color, 1.0)
-    bsdf.inputs["Roughness"].default_value = finish.roughness
-    if finish.kind not in ("wood", "fabric"):
+    if bsdf is None or finish.kind not in ("wood", "fabric"):
         return mat
     ramp = nodes.new("ShaderNodeValToRGB")
     dark = [0.7 * c for c in finish.color] if finish.kind == "wood" else [0.85 * c for c in finish.color]

@@ -21,6 +21,18 @@ from . import compat
 BUMP_DISTANCE_M = 0.002
 
 
+def plain_material(name: str, color: RGB, roughness: float = 0.6):
+    """A material of one colour: the default Principled BSDF with ``color`` and ``roughness``."""
+    mat = bpy.data.materials.new(name)
+    mat.diffuse_color = (*color, 1.0)
+    compat.ensure_nodes(mat)
+    bsdf = mat.node_tree.nodes.get("Principled BSDF")
+    if bsdf is not None:
+        bsdf.inputs["Base Color"].default_value = (*color, 1.0)
+        bsdf.inputs["Roughness"].default_value = roughness
+    return mat
+
+
 def _new_tree(name: str, color: RGB, roughness: float):
     """A material with an empty node tree but a Principled BSDF into the output; returns (material, nodes,
     links, bsdf)."""

@@ -12,26 +12,14 @@ from ..core.furniture import Furniture
 from ..core.placement import FloorObstacle, as_poly, polygon_area, polygon_centroid
 from ..core.scene_description import RoomDescription
 from ..core.scene_lights import RGB
-from . import compat
 from .furniture import add_furniture
-from .materials_room import floor_material, wall_material
+from .materials_room import floor_material, plain_material, wall_material
 
 #: The floor of photo mode: a shadow catcher far larger than any room.
 PHOTO_FLOOR = [(-50, -50), (50, -50), (50, 50), (-50, 50)]
 WALL_HEIGHT_M = 2.6
 WALL_THICKNESS_M = 0.1
 _SQUARE = np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])
-
-
-def _material(name: str, color, roughness: float = 0.6):
-    mat = bpy.data.materials.new(name)
-    mat.diffuse_color = (*color, 1.0)
-    compat.ensure_nodes(mat)
-    bsdf = mat.node_tree.nodes.get("Principled BSDF")
-    if bsdf is not None:
-        bsdf.inputs["Base Color"].default_value = (*color, 1.0)
-        bsdf.inputs["Roughness"].default_value = roughness
-    return mat
 
 
 def _prism(bm, polygon, z0: float, z1: float) -> None:
@@ -97,7 +85,7 @@ def add_obstacle(scene, ob: FloorObstacle, color: RGB | None, furniture: Furnitu
         o.is_holdout = True
         o.visible_shadow = False
     else:
-        me.materials.append(_material(f"R2_Mat_{ob.name}", color, 0.5))
+        me.materials.append(plain_material(f"R2_Mat_{ob.name}", color, 0.5))
     return o
 
 
@@ -116,7 +104,7 @@ def _add_walls(scene, room: RoomDescription) -> None:
     if room.wall_material is not None:
         wme.materials.append(wall_material("R2_WallMat", room.wall_material))
     elif room.wall_color is not None:
-        wme.materials.append(_material("R2_WallMat", room.wall_color, 0.8))
+        wme.materials.append(plain_material("R2_WallMat", room.wall_color, 0.8))
     scene.collection.objects.link(walls)
 
 
@@ -131,7 +119,7 @@ def add_room(scene, room: RoomDescription) -> list:
     if room.floor_material is not None:
         me.materials.append(floor_material("R2_FloorMat", room.floor_material))
     else:
-        me.materials.append(_material("R2_FloorMat", room.floor_color, room.floor_roughness))
+        me.materials.append(plain_material("R2_FloorMat", room.floor_color, room.floor_roughness))
     if room.photo:
         floor.is_shadow_catcher = True
     if room.wall_color is not None:
