@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import colorsys
 import math
 
 import numpy as np
 
-from .palette import appearance_settings, families, sample_colour
+from .palette import appearance_settings, families, sample_colour, srgb_to_linear
 from .retarget import Skeleton
 
 # region codes of body vertices (also the body mesh's first material slots; garments follow)
@@ -28,8 +29,32 @@ FITZPATRICK = ("I", "II", "III", "IV", "V", "VI")
 MELANIN_RANGE = (0.2, 1.0)  # skin_color's light .. dark end; split evenly into the six Fitzpatrick types
 
 
+# Skin tone anchors (sRGB), light to dark: the Monk Skin Tone scale, MST 3 to MST 8 (Google, CC BY 4.0). MST 9-10
+# are darker than measured skin reflectance; MST 8 at SKIN_ALBEDO_SCALE is the measured dark end (~0.09 in red).
+SKIN_TONES_SRGB = ("f7ead0", "eadaba", "d7bd96", "a07e56", "825c43", "604134")
+SKIN_ALBEDO_SCALE = 0.8  # a swatch is a display colour, brighter than the skin's albedo
+
+
+def skin_color(melanin: float, hue: float) -> tuple[float, float, float]:
+    """Linear RGB skin albedo from melanin (0.2 very light .. 1 very dark) and hue (~0.5 neutral): the Monk
+    scale interpolated in display space (linear-light blends of a light and a dark tone come out grey)."""
+    lo, hi = MELANIN_RANGE
+    t = min(1.0, max(0.0, (melanin - lo) / (hi - lo))) * (len(SKIN_TONES_SRGB) - 1)
+    k = min(int(t), len(SKIN_TONES_SRGB) - 2)
+    a, b = (tuple(int(tone[i : i + 2], 16) / 255 for i in (0, 2, 4)) for tone in SKIN_TONES_SRGB[k : k + 2])
+    srgb = [x + (y - x) * (t - k) for x, y in zip(a, b, strict=True)]
+    h, s, v = colorsys.rgb_to_hsv(*srgb)
+    h = (h + (hue - 0.5) * 0.6) % 1.0  # hue 0.49..0.51: +-0.006 of a turn, slightly redder / yellower
+    r, g, b_ = colorsys.hsv_to_rgb(h, s, v)
+    return (
+        SKIN_ALBEDO_SCALE * srgb_to_linear(r),
+        SKIN_ALBEDO_SCALE * srgb_to_linear(g),
+        SKIN_ALBEDO_SCALE * srgb_to_linear(b_),
+    )
+
+
 def fitzpatrick_type(melanin: float) -> str:
-    """The Fitzpatrick skin type (I..VI) of a melanin value of :func:`..humans.materials.skin_color`."""
+    """The Fitzpatrick skin type (I..VI) of a melanin value of :func:`skin_color`."""
     lo, hi = MELANIN_RANGE
     k = int((melanin - lo) / (hi - lo) * len(FITZPATRICK))
     return FITZPATRICK[min(len(FITZPATRICK) - 1, max(0, k))]

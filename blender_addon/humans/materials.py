@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import colorsys
-
 import bpy
+
+from ..core.appearance import skin_color
 
 
 def _principled(name: str):
@@ -20,17 +20,6 @@ def _set(bsdf, names, value) -> None:
         if n in bsdf.inputs:
             bsdf.inputs[n].default_value = value
             return
-
-
-def skin_color(melanin: float, hue: float) -> tuple[float, float, float]:
-    """Linear RGB skin albedo from melanin (0.2 very light .. 1 very dark) and hue (~0.5 neutral)."""
-    light = (0.80, 0.56, 0.44)
-    dark = (0.085, 0.045, 0.028)
-    t = min(1.0, max(0.0, (melanin - 0.2) / 0.8)) ** 0.8
-    rgb = [a + (b - a) * t for a, b in zip(light, dark, strict=True)]
-    h, s, v = colorsys.rgb_to_hsv(*rgb)
-    h = (h + (hue - 0.5) * 0.6) % 1.0  # +-0.006 of a turn: slightly redder / yellower
-    return colorsys.hsv_to_rgb(h, s, v)
 
 
 def skin_material(name: str, skin: dict):
@@ -118,6 +107,22 @@ def _fabric_bump(nt, fab: dict, coord, bsdf) -> None:
     nt.links.new(bump.outputs["Normal"], bsdf.inputs["Normal"])
 
 
+def _tint_sheen(nt, bsdf, colour) -> None:
+    """Sheen (the fibre fuzz) takes the fibre's own colour: a white sheen greys every dyed fabric and hair."""
+    sock = bsdf.inputs.get("Sheen Tint")
+    if sock is None:
+        return
+    if isinstance(colour, tuple):
+        if getattr(sock, "type", "") == "RGBA":
+            sock.default_value = colour
+        else:  # Blender 3.x: a 0..1 blend towards the base colour
+            sock.default_value = 1.0
+    elif getattr(sock, "type", "") == "RGBA":
+        nt.links.new(colour, sock)
+    else:
+        sock.default_value = 1.0
+
+
 def fabric_material(name: str, fab: dict):
     """A garment fabric: colour or pattern, plus the weave/knit/denim/wool/leather surface as bump."""
     mat, nt, bsdf = _principled(name)
@@ -130,6 +135,7 @@ def fabric_material(name: str, fab: dict):
         _set(bsdf, ["Base Color"], colour)
     else:
         nt.links.new(colour, bsdf.inputs["Base Color"])
+    _tint_sheen(nt, bsdf, colour)
     _fabric_bump(nt, fab, coord, bsdf)
     return mat
 
@@ -147,6 +153,7 @@ def hair_material(name: str, hair: dict):
     _set(bsdf, ["Base Color"], (*hair["color"], 1.0))
     _set(bsdf, ["Roughness"], hair["roughness"])
     _set(bsdf, ["Sheen Weight", "Sheen"], 0.5)
+    _tint_sheen(nt, bsdf, (*hair["color"], 1.0))
     tex = nt.nodes.new("ShaderNodeTexNoise")
     tex.inputs["Scale"].default_value = 300.0
     tex.inputs["Detail"].default_value = 2.0

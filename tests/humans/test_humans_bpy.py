@@ -158,3 +158,24 @@ def test_template_copy_equals_a_body_built_from_scratch_after_other_bodies():
             me = ob.data
             bpy.data.objects.remove(ob, do_unlink=True)
             bpy.data.meshes.remove(me)
+
+
+def test_fabric_and_hair_sheen_take_their_own_colour():
+    from blender_addon.humans.materials import fabric_material, hair_material
+
+    def tint(mat):
+        bsdf = next(n for n in mat.node_tree.nodes if n.type == "BSDF_PRINCIPLED")
+        return bsdf, bsdf.inputs["Sheen Tint"]
+
+    red = (0.4, 0.02, 0.01)
+    plain = {"color": red, "roughness": 0.7, "fabric": "knit", "pattern": "plain"}
+    bsdf, sock = tint(fabric_material("t_plain", plain))
+    assert tuple(sock.default_value)[:3] == pytest.approx(red)  # a white fuzz would grey the red sweater
+    assert tuple(bsdf.inputs["Base Color"].default_value)[:3] == pytest.approx(red)
+    striped = dict(plain, pattern="stripes", pattern_color=(0.9, 0.9, 0.9))
+    bsdf, sock = tint(fabric_material("t_stripes", striped))
+    assert sock.is_linked and sock.links[0].from_socket == bsdf.inputs["Base Color"].links[0].from_socket
+    _, sock = tint(hair_material("t_hair", {"color": (0.01, 0.008, 0.007), "roughness": 0.4}))
+    assert tuple(sock.default_value)[:3] == pytest.approx((0.01, 0.008, 0.007))
+    for name in ("t_plain", "t_stripes", "t_hair"):
+        bpy.data.materials.remove(bpy.data.materials[name])

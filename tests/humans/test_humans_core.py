@@ -178,3 +178,20 @@ def test_footprint_contains_body():
     assert len(fp) >= 3
     xy = body.all_vertices(0)[:, :2]
     assert fp[:, 0].min() <= xy[:, 0].min() + 1e-4 and fp[:, 0].max() >= xy[:, 0].max() - 1e-4
+
+
+def test_skin_tones_darken_with_melanin_and_never_turn_grey():
+    import colorsys
+
+    from blender_addon.core.appearance import skin_color
+    from blender_addon.core.png import linear_to_srgb8
+
+    melanin = np.linspace(0.2, 1.0, 33)
+    lin = np.array([skin_color(float(m), 0.5) for m in melanin])
+    luminance = lin @ np.array([0.2126, 0.7152, 0.0722])
+    assert np.all(np.diff(luminance) < 0)  # darker with every step of melanin
+    assert lin.max() <= 0.8 and 0.05 <= lin[-1, 0] <= 0.15  # albedo, not a display swatch; measured dark end
+    display = linear_to_srgb8(lin) / 255.0
+    sat = np.array([colorsys.rgb_to_hsv(*c)[1] for c in display])
+    assert sat.min() >= 0.15 and sat[len(sat) // 2] >= 0.3  # mid tones keep their colour
+    assert np.all(lin[:, 0] > lin[:, 1]) and np.all(lin[:, 1] > lin[:, 2])  # red > green > blue: skin hues
