@@ -112,15 +112,12 @@ def _tint_sheen(nt, bsdf, colour) -> None:
     sock = bsdf.inputs.get("Sheen Tint")
     if sock is None:
         return
-    if isinstance(colour, tuple):
-        if getattr(sock, "type", "") == "RGBA":
-            sock.default_value = colour
-        else:  # Blender 3.x: a 0..1 blend towards the base colour
-            sock.default_value = 1.0
-    elif getattr(sock, "type", "") == "RGBA":
-        nt.links.new(colour, sock)
-    else:
+    if getattr(sock, "type", "") != "RGBA":  # Blender 3.x: a 0..1 blend towards the base colour
         sock.default_value = 1.0
+    elif isinstance(colour, tuple):
+        sock.default_value = colour
+    else:
+        nt.links.new(colour, sock)
 
 
 def fabric_material(name: str, fab: dict):
