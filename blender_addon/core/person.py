@@ -49,6 +49,37 @@ class BodyModel:
         """Body, then extras, then garments (the order of the person's mesh objects)."""
         return np.concatenate([self.posed[k], *self.posed_extras[k], *self.posed_garments[k]])
 
+    def surface(self, k: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """The posed surface at frame ``k``: :meth:`all_vertices` and triangles (T, 3) indexing them, every
+        polygon of every mesh as a fan: the collision mesh, without building the person in Blender."""
+        bm = mhdata.base_mesh()
+        tris = [fan_triangles(bm.face_verts, bm.face_start, bm.face_count)]
+        base = self.n_body
+        for e in self.extras:
+            tris.append(_polygon_fans(e["faces"]) + base)
+            base += len(e["verts"])
+        for g in self.garments:
+            tris.append(fan_triangles(g.faces.ravel(), np.arange(len(g.faces)) * 4, np.full(len(g.faces), 4)) + base)
+            base += len(g.verts)
+        return self.all_vertices(k), np.concatenate(tris)
+
+
+def fan_triangles(face_verts: np.ndarray, face_start: np.ndarray, face_count: np.ndarray) -> np.ndarray:
+    """Triangles (T, 3) of flat-stored polygons, each split as a fan (v0, vi, vi+1): Blender's split of a convex
+    quad. Polygons with fewer than 3 corners give none."""
+    face_verts, face_count = np.asarray(face_verts), np.asarray(face_count)
+    n_tri = np.maximum(face_count - 2, 0)
+    poly = np.repeat(np.arange(len(face_count)), n_tri)
+    corner = np.arange(int(n_tri.sum())) - np.repeat(np.cumsum(n_tri) - n_tri, n_tri)
+    start = np.asarray(face_start)[poly]
+    return np.stack([face_verts[start], face_verts[start + corner + 1], face_verts[start + corner + 2]], axis=1)
+
+
+def _polygon_fans(faces) -> np.ndarray:
+    counts = np.array([len(f) for f in faces], np.int64)
+    flat = np.fromiter((i for f in faces for i in f), np.int64, int(counts.sum()))
+    return fan_triangles(flat, np.cumsum(counts) - counts, counts)
+
 
 def build_body(
     posture: str,

@@ -187,5 +187,15 @@ def rigid(points: np.ndarray, g_b: np.ndarray, head_rest: np.ndarray, head_posed
     return (np.asarray(points) - head_rest) @ g_b.T + head_posed
 
 
+def rigid_inverse(m: np.ndarray) -> np.ndarray:
+    """Inverse of a 4x4 rigid transform (orthonormal rotation + translation): ``[Rᵀ, -Rᵀt]``, no LAPACK call
+    (a threaded BLAS makes thousands of tiny ``np.linalg.inv`` calls slow on a busy machine)."""
+    r = m[:3, :3]
+    out = np.eye(4)
+    out[:3, :3] = r.T
+    out[:3, 3] = -(r.T @ m[:3, 3])
+    return out
+
+
 def yaw_matrix(yaw_rad: float) -> np.ndarray:
     return axis_rotation("Z", np.float64(yaw_rad))

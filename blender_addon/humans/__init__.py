@@ -17,7 +17,7 @@ import numpy as np
 from ..core.person import BodyModel, build_body
 from . import build
 
-__all__ = ["PersonHandle", "PersonParams", "make_person", "sample_person_params"]
+__all__ = ["PersonHandle", "PersonParams", "make_person", "person_model", "sample_person_params"]
 
 
 @dataclass
@@ -77,16 +77,29 @@ def sample_person_params(
     )
 
 
+def person_model(params: PersonParams, ranges=None) -> BodyModel:
+    """The person's posed, dressed body as numpy data (no bpy): what :func:`make_person` realizes."""
+    return build_body(params.posture, params.position, params.yaw_deg, params.seat_height, params.seed, ranges)
+
+
 def make_person(
-    params: PersonParams, ranges=None, *, collection=None, frame: int = 1, motion_frames: int = 1
+    params: PersonParams,
+    ranges=None,
+    *,
+    collection=None,
+    frame: int = 1,
+    motion_frames: int = 1,
+    body: BodyModel | None = None,
 ) -> PersonHandle:
     """Build one posed, dressed person in ``collection`` (default: the scene collection).
 
     Every object gets ``pass_index = params.instance_id``. The pose is keyed at ``frame`` (mocap frame t) and
     ``frame + motion_frames`` (t+δ) with linear interpolation and extrapolation; ``motion_frames=0`` keys only
-    ``frame``. ``keypoints_3d``/``head_3d``/``footprint`` are for ``frame``.
+    ``frame``. ``keypoints_3d``/``head_3d``/``footprint`` are for ``frame``. ``body``: the
+    :func:`person_model` of the same ``params`` and ``ranges`` when already built.
     """
-    body = build_body(params.posture, params.position, params.yaw_deg, params.seat_height, params.seed, ranges)
+    if body is None:
+        body = person_model(params, ranges)
     objects, data, mesh_obj, arm_obj = build.build_blender_person(
         body, f"person_{params.instance_id:03d}", collection, frame, motion_frames
     )

@@ -12,6 +12,7 @@ from mathutils import Matrix
 from ..core import appearance as app_mod
 from ..core import garments, mhdata
 from ..core.person import BodyModel
+from ..core.retarget import rigid_inverse
 from . import materials
 
 WEIGHT_STEPS = 1024  # vertex-group weights are quantised to 1/1024 (batched vg.add calls)
@@ -209,7 +210,7 @@ def _pose(arm_ob, body: BodyModel, frame: int, motion_frames: int) -> None:
     sk = body.skeleton
     bones = arm_ob.data.bones
     local = {b.name: np.array(b.matrix_local) for b in bones}
-    local_inv = {}  # inverses computed once per bone (the same LAPACK call on the same input as before)
+    local_inv = {}  # inverses computed once per bone
     keys = [(frame, 0)] + ([(frame + motion_frames, 1)] if motion_frames else [])
     pose_bones = arm_ob.pose.bones
     prev_q = {}
@@ -225,12 +226,12 @@ def _pose(arm_ob, body: BodyModel, frame: int, motion_frames: int) -> None:
             p = sk.parents[i]
             li = local_inv.get(bname)
             if li is None:
-                li = local_inv[bname] = np.linalg.inv(local[bname])
+                li = local_inv[bname] = rigid_inverse(local[bname])
             if p >= 0:
                 pn = sk.names[p]
                 pi = posed_inv.get(pn)
                 if pi is None:
-                    pi = posed_inv[pn] = np.linalg.inv(posed[pn])
+                    pi = posed_inv[pn] = rigid_inverse(posed[pn])
                 basis = li @ local[pn] @ pi @ posed[bname]
             else:
                 basis = li @ posed[bname]

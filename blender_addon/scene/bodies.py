@@ -3,7 +3,10 @@ checks its posed mesh against the furniture and the people within reach (the nar
 
 from __future__ import annotations
 
+import gc
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,24 +60,42 @@ def bvh_of_objects(objects, depsgraph) -> BVHTree | None:
         base += len(got[0])
     if not all_tris:
         return None
-    return BVHTree.FromPolygons(
-        np.concatenate(all_verts).tolist(), np.concatenate(all_tris).tolist(), all_triangles=True
-    )
+    return bvh_of_triangles(np.concatenate(all_verts), np.concatenate(all_tris))
+
+
+def bvh_of_triangles(verts: np.ndarray, tris: np.ndarray) -> BVHTree:
+    """A BVH of world vertices (N, 3) and triangles (T, 3)."""
+    with _gc_paused():  # ~10^5 small lists: the cyclic GC would otherwise rescan the whole heap several times
+        vert_list = np.asarray(verts, np.float64).tolist()
+        tri_list = np.asarray(tris).astype(np.int32).tolist()
+    return BVHTree.FromPolygons(vert_list, tri_list, all_triangles=True)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def humans_api():
-    """(PersonParams, make_person): the humans package (MakeHuman bodies posed with CMU mocap)."""
-    from ..humans import PersonParams, make_person
+    """(PersonParams, person_model, make_person): the humans package (MakeHuman bodies posed with CMU mocap)."""
+    from ..humans import PersonParams, make_person, person_model
 
-    return PersonParams, make_person
+    return PersonParams, person_model, make_person
 
 
 @dataclass
 class BodyChecker:
     """The ``fits`` callback of :func:`..core.placement.place_people` for one Blender scene.
 
-    Each query adds the stools generated since the previous one, builds the candidate body and checks its posed
-    mesh against the obstacles and people within reach; a body that fits stays in the scene (``handles``)."""
+    Each query adds the stools generated since the previous one, models the candidate body in numpy and checks its
+    posed surface against the obstacles and people within reach; only a body that fits is built in Blender and
+    stays in the scene (``handles``)."""
 
     scene: Any
     room: RoomDescription
@@ -97,11 +118,10 @@ class BodyChecker:
         self.obstacle_objects.append(obj)
         self.obstacle_bvh[ob.name] = bvh_of_objects([obj], scene_depsgraph(self.scene))
 
-    def build_body(self, query: BodyQuery):
-        """The candidate's posed, dressed body in the scene (object index = its instance id)."""
-        PersonParams, make_person = humans_api()
+    def person_params(self, query: BodyQuery):
+        PersonParams, _, _ = humans_api()
         p = query.spec.person
-        params = PersonParams(
+        return PersonParams(
             posture=p.posture,
             position=p.position,
             yaw_deg=p.yaw_deg,
@@ -109,6 +129,19 @@ class BodyChecker:
             instance_id=query.spec.instance_id,
             seed=query.spec.body_seed,
         )
+
+    def body_model(self, params):
+        """The candidate's posed, dressed body as numpy data (its collision surface, before any bpy)."""
+        _, person_model, _ = humans_api()
+        t0 = time.perf_counter()
+        body = person_model(params, self.phenotype)
+        self._count("body_model_s", time.perf_counter() - t0)
+        self._count("bodies_modelled", 1)
+        return body
+
+    def build_body(self, params, body):
+        """The accepted candidate's body in the scene (object index = its instance id)."""
+        _, _, make_person = humans_api()
         t0 = time.perf_counter()
         handle = make_person(
             params,
@@ -116,13 +149,17 @@ class BodyChecker:
             collection=self.scene.collection,
             frame=FRAME,
             motion_frames=1 if self.motion_blur else 0,
+            body=body,
         )
-        self.timings["make_person_s"] = self.timings.get("make_person_s", 0.0) + time.perf_counter() - t0
-        self.timings["bodies_built"] = self.timings.get("bodies_built", 0) + 1
+        self._count("make_person_s", time.perf_counter() - t0)
+        self._count("bodies_built", 1)
         for ob in handle.objects:
-            ob.pass_index = query.spec.instance_id
+            ob.pass_index = params.instance_id
         self.scene.frame_set(FRAME)
         return handle
+
+    def _count(self, key: str, value: float) -> None:
+        self.timings[key] = self.timings.get(key, 0) + value
 
     def overlaps(self, bvh: BVHTree, obstacles: list[str], people: tuple[int, ...]) -> bool:
         """Whether the body's BVH touches one of the named obstacles or people (their BVHs built on demand)."""
@@ -130,7 +167,7 @@ class BodyChecker:
             return True
         for i in people:
             if self.person_bvh[i] is None:
-                self.person_bvh[i] = bvh_of_objects(self.handles[i].objects, scene_depsgraph(self.scene))
+                self.person_bvh[i] = bvh_of_triangles(*self.handles[i].body.surface(0))
             if self.person_bvh[i] is not None and bvh.overlap(self.person_bvh[i]):
                 return True
         return False
@@ -138,14 +175,15 @@ class BodyChecker:
     def __call__(self, query: BodyQuery) -> BodyFit:
         for ob in query.new_obstacles:
             self.add_obstacle(ob)
-        handle = self.build_body(query)
+        params = self.person_params(query)
+        body = self.body_model(params)
         obstacles = [n for n in query.near_obstacles if self.obstacle_bvh.get(n) is not None]
         bvh = None
         if obstacles or query.near_people:
-            bvh = bvh_of_objects(handle.objects, scene_depsgraph(self.scene))
-        if bvh is not None and self.overlaps(bvh, obstacles, query.near_people):
-            handle.remove()
-            return BodyFit(False)
+            bvh = bvh_of_triangles(*body.surface(0))
+            if self.overlaps(bvh, obstacles, query.near_people):
+                return BodyFit(False)
+        handle = self.build_body(params, body)
         self.handles.append(handle)
         self.person_bvh.append(bvh)
         return BodyFit(True, handle.footprint)

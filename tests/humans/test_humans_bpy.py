@@ -128,6 +128,22 @@ def test_garments_and_carried_objects_follow_the_rig_in_blender():
     coat = bpy.data.objects["person_009_outer"]
     assert len(coat.vertex_groups) > 5 and coat.data.attributes.get("rest_position") is not None
     assert h.sampled["appearance"]["outfit"]["outer"]["type"] == "coat"
+    _assert_surface_is_blenders(h)
+
+
+def _assert_surface_is_blenders(h) -> None:
+    """The numpy collision surface (placement checks it before any bpy) is the posed mesh Blender renders."""
+    from blender_addon.scene.bodies import scene_depsgraph, world_triangles
+
+    verts, tris = h.body.surface(0)
+    got = [g for g in (world_triangles(ob, scene_depsgraph(bpy.context.scene)) for ob in h.objects) if g]
+    offsets = np.cumsum([0] + [len(v) for v, _ in got[:-1]])
+    b_verts = np.concatenate([v for v, _ in got])
+    b_tris = np.concatenate([t + o for (_, t), o in zip(got, offsets, strict=True)])
+    assert verts.shape == b_verts.shape and tris.shape == b_tris.shape
+    assert np.abs(verts - b_verts).max() < 2e-3
+    ours, blenders = ({tuple(sorted(t)) for t in x.tolist()} for x in (tris, b_tris))
+    assert len(ours & blenders) >= 0.99 * len(blenders)  # a concave quad may be split along its other diagonal
     h.remove()
     assert not any(m.name.startswith("person_009") for m in bpy.data.materials)
     assert not any(m.name.startswith("person_009") for m in bpy.data.meshes)

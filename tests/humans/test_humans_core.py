@@ -133,6 +133,34 @@ def test_tpose_arms_horizontal(average_skeleton):
         assert d[0] * sign > 0.95
 
 
+def test_fan_triangles_split_polygons_like_blender():
+    from blender_addon.core.person import fan_triangles
+
+    # a quad, a triangle, a degenerate edge and a pentagon, stored flat
+    verts = np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13])
+    tris = fan_triangles(verts, np.array([0, 4, 7, 9]), np.array([4, 3, 2, 5]))
+    assert tris.tolist() == [[0, 1, 2], [0, 2, 3], [4, 5, 6], [9, 10, 11], [9, 11, 12], [9, 12, 13]]
+
+
+def test_surface_covers_every_mesh_of_the_person():
+    body = build_body("standing", (0.0, 0.0), 30.0, seed=11)
+    verts, tris = body.surface(0)
+    assert len(verts) == len(body.all_vertices(0))
+    assert tris.min() == 0 and tris.max() == len(verts) - 1  # the last garment's last vertex is used
+    assert len(np.unique(tris)) > 0.95 * len(verts)
+
+
+def test_rigid_inverse_matches_the_general_inverse():
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+        m = np.eye(4)
+        m[:3, :3], m[:3, 3] = q, rng.normal(size=3) * 2
+        inv = retarget.rigid_inverse(m)
+        np.testing.assert_allclose(inv, np.linalg.inv(m), atol=1e-12)
+        np.testing.assert_allclose(inv @ m, np.eye(4), atol=1e-12)
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2, 3, 4, 5])
 def test_standing_grounded_and_facing(seed):
     body = build_body("standing", (1.0, -2.0), 0.0, seed=seed)
