@@ -313,6 +313,18 @@ DEFAULT_FLOOR_MATERIALS: dict[FloorMaterialName, float] = {
 }
 
 
+WallFixtureName = Literal["door", "whiteboard", "window", "pinboard", "poster", "radiator"]
+#: Default shares of what hangs on the walls of procedural rooms.
+DEFAULT_WALL_FIXTURES: dict[WallFixtureName, float] = {
+    "door": 0.2,
+    "whiteboard": 0.2,
+    "window": 0.15,
+    "pinboard": 0.1,
+    "poster": 0.2,
+    "radiator": 0.15,
+}
+
+
 class BackgroundConfig(_Strict):
     """The room around the people: procedural (floor material, walls, furniture) or a real photo."""
 
@@ -334,12 +346,28 @@ class BackgroundConfig(_Strict):
         description="linear RGB base colours of the floor, one drawn per image (with a luminance jitter) for any "
         "material; default (null): each material's own palette of realistic colours",
     )
+    wall_fixtures: dict[WallFixtureName, float] = Field(
+        default_factory=lambda: dict(DEFAULT_WALL_FIXTURES),
+        description="procedural rooms: relative weight of each kind of thing on the walls (door, whiteboard, "
+        "window, pinboard, poster, radiator); {} leaves the walls bare. Default: door 0.2, whiteboard 0.2, "
+        "window 0.15, pinboard 0.1, poster 0.2, radiator 0.15",
+    )
+    wall_fixtures_per_m: float = Field(
+        0.3, ge=0.0, le=2.0, description="procedural rooms: mean number of wall fixtures per metre of wall"
+    )
 
     @field_validator("floor_materials")
     @classmethod
     def _floor_materials(cls, v: dict[FloorMaterialName, float]) -> dict[FloorMaterialName, float]:
         if any(w < 0 for w in v.values()) or sum(v.values()) <= 0:
             raise ValueError("floor_materials: weights must be >= 0 with a positive sum")
+        return v
+
+    @field_validator("wall_fixtures")
+    @classmethod
+    def _wall_fixtures(cls, v: dict[WallFixtureName, float]) -> dict[WallFixtureName, float]:
+        if any(w < 0 for w in v.values()):
+            raise ValueError("wall_fixtures: weights must be >= 0")
         return v
 
     @field_validator("photos")

@@ -19,6 +19,7 @@ from .furniture import Furniture, describe_furniture
 from .placement import FloorObstacle, PeopleDescription, config_obstacles
 from .room_materials import FloorMaterial, WallMaterial, describe_floor, describe_walls
 from .scene_lights import RGB, LightsDescription, describe_lights
+from .wall_fixtures import describe_wall_fixtures
 
 #: The scene frame that is rendered (the pose is keyed here; motion blur reaches to the next frames).
 FRAME = 10
@@ -102,6 +103,7 @@ class RoomDescription:
     floor_material: FloorMaterial | None = None  # procedural rooms only
     wall_material: WallMaterial | None = None  # procedural rooms only
     furniture: tuple[Furniture, ...] = ()  # procedural rooms: the pieces of ``obstacles`` (same order)
+    wall_fixtures: tuple[Furniture, ...] = ()  # procedural rooms: doors, boards, windows... (visual only)
 
     def furniture_of(self, ob: FloorObstacle) -> Furniture | None:
         """The described furniture of a room obstacle; None for generated stools and in photo mode."""
@@ -154,6 +156,8 @@ class SceneDescription:
         params["obstacle_colors"] = {n: [round(c, 4) for c in col] for n, col in colors.items() if col is not None}
         if room.furniture:
             params["furniture"] = {f.name: f.record() for f in room.furniture}
+        if room.wall_fixtures:
+            params["wall_fixtures"] = [f.record() for f in room.wall_fixtures]
         mode = self.stage.config.background.mode
         return {"mode": mode, "photo": choice.path if choice is not None else None, "params": params}
 
@@ -164,7 +168,8 @@ class SceneDescription:
 
 def describe_room(config, seed: int) -> RoomDescription:
     """The room of one image: in procedural rooms a floor material from ``rng_for(seed, "background", "floor")``,
-    walls from ``rng_for(seed, "background", "walls")`` and furniture from ``rng_for(seed, "furniture", name)``;
+    walls from ``rng_for(seed, "background", "walls")``, what hangs on them from ``rng_for(seed, "background",
+    "wall_fixtures")`` and furniture from ``rng_for(seed, "furniture", name)``;
     in photo mode the shadow catcher's colour from ``rng_for(seed, "background")``; the config's obstacles."""
     floor = [(float(x), float(y)) for x, y in config.floor]
     obstacles = config_obstacles(config)
@@ -172,7 +177,12 @@ def describe_room(config, seed: int) -> RoomDescription:
         fm = describe_floor(config.background, rng_for(seed, "background", "floor"))
         wm = describe_walls(rng_for(seed, "background", "walls"))
         furniture = tuple(describe_furniture(seed, ob, obstacles) for ob in obstacles)
-        return RoomDescription(seed, False, floor, fm.base_color, fm.roughness, wm.color, obstacles, fm, wm, furniture)
+        bg = config.background
+        rng_fix = rng_for(seed, "background", "wall_fixtures")
+        fixtures = describe_wall_fixtures(floor, bg.wall_fixtures, bg.wall_fixtures_per_m, rng_fix)
+        return RoomDescription(
+            seed, False, floor, fm.base_color, fm.roughness, wm.color, obstacles, fm, wm, furniture, fixtures
+        )
     rng = rng_for(seed, "background")
     colors = config.background.floor_colors or PHOTO_FLOOR_COLORS
     fcol = tuple(float(c) for c in colors[int(rng.integers(len(colors)))])

@@ -67,3 +67,8 @@ def add_furniture(scene, furniture: Furniture):
         geo, finishes = clutter_geometry(furniture)
         _object(scene, f"R2_Clutter_{furniture.name}", geo, finishes)
     return obj
+
+
+def add_wall_fixture(scene, fixture: Furniture):
+    """A wall fixture (:mod:`..core.wall_fixtures`) as one ``R2_Fixture_<name>`` object, visual only."""
+    return _object(scene, f"R2_Fixture_{fixture.name}", prisms_geometry(fixture.parts), fixture.finishes)

@@ -1,4 +1,5 @@
-"""Realize a :class:`..core.scene_description.RoomDescription`: floor, walls and furniture (imports bpy)."""
+"""Realize a :class:`..core.scene_description.RoomDescription`: floor, walls, wall fixtures and furniture (imports
+bpy)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,12 @@ from ..core.furniture import Furniture
 from ..core.placement import FloorObstacle, as_poly, polygon_area, polygon_centroid
 from ..core.scene_description import RoomDescription
 from ..core.scene_lights import RGB
-from .furniture import add_furniture
+from ..core.wall_fixtures import WALL_HEIGHT_M
+from .furniture import add_furniture, add_wall_fixture
 from .materials_room import floor_material, plain_material, wall_material
 
 #: The floor of photo mode: a shadow catcher far larger than any room.
 PHOTO_FLOOR = [(-50, -50), (50, -50), (50, 50), (-50, 50)]
-WALL_HEIGHT_M = 2.6
 WALL_THICKNESS_M = 0.1
 _SQUARE = np.array([[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]])
 
@@ -124,4 +125,6 @@ def add_room(scene, room: RoomDescription) -> list:
         floor.is_shadow_catcher = True
     if room.wall_color is not None:
         _add_walls(scene, room)
+    for fixture in room.wall_fixtures:
+        add_wall_fixture(scene, fixture)
     return [add_obstacle(scene, ob, room.color_of(ob), room.furniture_of(ob)) for ob in room.obstacles]

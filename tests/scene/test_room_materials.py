@@ -156,7 +156,13 @@ def test_built_room_stores_and_realizes_its_materials(tmp_path, photo_path) -> N
     assert ann.background.params["wall_material"] == room.wall_material.record()
     kinds = {n.bl_idname for n in built.scene.objects["R2_Floor"].data.materials[0].node_tree.nodes}
     assert {"ShaderNodeTexNoise", "ShaderNodeBump"} <= kinds
+    assert room.wall_fixtures and ann.background.params["wall_fixtures"] == [f.record() for f in room.wall_fixtures]
+    fixtures = [o for o in built.scene.objects if o.name.startswith("R2_Fixture_")]
+    assert sorted(o.name for o in fixtures) == sorted(f"R2_Fixture_{f.name}" for f in room.wall_fixtures)
+    assert all(len(o.data.materials) == len(f.finishes) for o, f in zip(fixtures, room.wall_fixtures, strict=True))
     photo = pipeline.build_scene(small_config("photo", photo_path, standing=(1, 1), sitting=(0, 0)), 11)
     floor = photo.scene.objects["R2_Floor"]
     assert floor.is_shadow_catcher and "floor_material" not in photo.background["params"]
+    assert "wall_fixtures" not in photo.background["params"]
+    assert not any(o.name.startswith("R2_Fixture_") for o in photo.scene.objects)
     assert not any(n.bl_idname.startswith("ShaderNodeTex") for n in floor.data.materials[0].node_tree.nodes)
