@@ -32,6 +32,7 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--mode", choices=["procedural", "photo"], default="procedural")
     p.add_argument("--repeats", type=int, default=3, help="assembly builds timed (median reported)")
+    p.add_argument("--no-layout", action="store_true", help="the example's own room instead of a drawn one")
     p.add_argument(
         "--no-denoise",
         dest="denoise",
@@ -54,6 +55,8 @@ def main() -> int:
     render = cfg.render.model_copy(update={"samples": a.samples, "denoise": a.denoise, "device": "cpu"})
     cam = cfg.camera.model_copy(update={"width": a.resolution, "height": a.resolution, "principal_point": None})
     upd = {"people": people, "render": render, "camera": cam}
+    if a.no_layout:
+        upd["layout"] = None
     with tempfile.TemporaryDirectory() as tmp:
         if a.mode == "photo":
             import numpy as np
@@ -86,6 +89,7 @@ def main() -> int:
         "people": len(ann.persons),
         "humans": built.sampled.get("humans"),
         "mode": a.mode,
+        "drawn_room": cfg.layout is not None,
         "device": built.device,
         "denoise": built.denoise,
         "assembly_s": round(assembly, 3),

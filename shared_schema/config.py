@@ -397,6 +397,29 @@ class RenderConfig(_Strict):
     max_bounces: int = Field(4, ge=0, le=64)
 
 
+class RoomLayout(_Strict):
+    """Procedural rooms: a new room and furniture arrangement for every image, drawn from its seed (replaces the
+    config's ``floor`` and ``obstacles``; photo mode keeps the photo's). Tables of one size stand in rows parallel
+    to the walls with chairs along their long sides and aisles between them; shelves stand against the walls."""
+
+    width_m: Distribution = Uniform(low=5.5, high=9.5)
+    depth_m: Distribution = Uniform(low=5.0, high=8.5)
+    tables: IntRange = IntRange(low=2, high=6)
+    table_length_m: Distribution = Uniform(low=1.2, high=2.4)
+    table_width_m: Distribution = Uniform(low=0.7, high=1.0)
+    table_height_m: Distribution = Uniform(low=0.72, high=0.76)
+    chair_fill: float = Field(0.8, ge=0.0, le=1.0, description="share of the places along a table with a chair")
+    shelves: IntRange = IntRange(low=0, high=2)
+    shelf_height_m: Distribution = Uniform(low=1.2, high=2.0)
+    aisle_m: float = Field(0.9, ge=0.3, le=3.0, description="free floor between neighbouring tables' chairs")
+
+    @model_validator(mode="after")
+    def _bounded(self) -> RoomLayout:
+        if self.tables.high > 12 or self.shelves.high > 6:
+            raise ValueError("layout: at most 12 tables and 6 shelves")
+        return self
+
+
 class SceneConfig(_Strict):
     """A room and its randomization. Load with :meth:`load`; see ``shared_schema/examples/``."""
 
@@ -408,6 +431,9 @@ class SceneConfig(_Strict):
         description="walkable floor polygon in metres",
     )
     obstacles: list[ObstacleSpec] = Field(default_factory=list)
+    layout: RoomLayout | None = Field(
+        None, description="procedural rooms: a new room and furniture per image (replaces floor and obstacles)"
+    )
     people: PeopleConfig = PeopleConfig()
     phenotype: PhenotypeRanges = PhenotypeRanges()
     lighting: LightingRanges = LightingRanges()

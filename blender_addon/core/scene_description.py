@@ -17,6 +17,7 @@ from shared_schema.distributions import rng_for
 from .backgrounds import PhotoChoice
 from .furniture import Furniture, describe_furniture
 from .placement import FloorObstacle, PeopleDescription, config_obstacles
+from .room_layout import draw_room
 from .room_materials import FloorMaterial, WallMaterial, describe_floor, describe_walls
 from .scene_lights import RGB, LightsDescription, describe_lights
 from .wall_fixtures import describe_wall_fixtures
@@ -63,8 +64,12 @@ def scaled_camera(camera, resolution: int | None):
     return camera.model_copy(update=upd)
 
 
-def room_config(config, choice: PhotoChoice | None):
-    """The config of one image's room: a photo's layout (obstacles, floor) replaces the config's."""
+def room_config(config, choice: PhotoChoice | None, seed: int = 0):
+    """The config of one image's room: a photo's layout (obstacles, floor) replaces the config's; in procedural
+    rooms with ``config.layout``, a room drawn from ``rng_for(seed, "layout")`` does."""
+    if choice is None and config.layout is not None and config.background.mode != "photo":
+        drawn = draw_room(config.layout, rng_for(seed, "layout"))
+        return config.model_copy(update={"floor": drawn.floor, "obstacles": drawn.obstacles})
     if choice is None or choice.layout is None:
         return config
     upd: dict[str, Any] = {"obstacles": choice.layout.obstacles}
@@ -158,6 +163,9 @@ class SceneDescription:
             params["furniture"] = {f.name: f.record() for f in room.furniture}
         if room.wall_fixtures:
             params["wall_fixtures"] = [f.record() for f in room.wall_fixtures]
+        if self.stage.config.layout is not None and choice is None:  # a drawn room: its floor and furniture
+            obstacles = [o.model_dump(mode="json") for o in self.stage.config.obstacles]
+            params["room"] = {"floor": [list(p) for p in room.floor], "obstacles": obstacles}
         mode = self.stage.config.background.mode
         return {"mode": mode, "photo": choice.path if choice is not None else None, "params": params}
 

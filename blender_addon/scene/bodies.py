@@ -102,21 +102,26 @@ class BodyChecker:
     phenotype: Any  # shared_schema PhenotypeRanges
     motion_blur: bool
     obstacle_objects: list
-    obstacle_bvh: dict[str, BVHTree | None] = field(default_factory=dict)
+    obstacle_bvh: dict[str, BVHTree | None] = field(default_factory=dict)  # built when first within reach
     handles: list = field(default_factory=list)  # humans.PersonHandle of the people placed, in order
     person_bvh: list = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    _object_of: dict = field(default_factory=dict, init=False, repr=False)  # obstacle name -> its object
 
     def __post_init__(self) -> None:
-        dg = scene_depsgraph(self.scene)
-        for ob, obj in zip(self.room.obstacles, self.obstacle_objects, strict=True):
-            self.obstacle_bvh[ob.name] = bvh_of_objects([obj], dg)
+        self._object_of = {ob.name: o for ob, o in zip(self.room.obstacles, self.obstacle_objects, strict=True)}
 
     def add_obstacle(self, ob: FloorObstacle) -> None:
-        """A generated obstacle (a stool) and its BVH."""
+        """A generated obstacle (a stool)."""
         obj = add_obstacle(self.scene, ob, self.room.color_of(ob))
         self.obstacle_objects.append(obj)
-        self.obstacle_bvh[ob.name] = bvh_of_objects([obj], scene_depsgraph(self.scene))
+        self._object_of[ob.name] = obj
+
+    def obstacle_tree(self, name: str) -> BVHTree | None:
+        """The obstacle's BVH (None for an empty mesh), built the first time a candidate comes within reach."""
+        if name not in self.obstacle_bvh:
+            self.obstacle_bvh[name] = bvh_of_objects([self._object_of[name]], scene_depsgraph(self.scene))
+        return self.obstacle_bvh[name]
 
     def person_params(self, query: BodyQuery):
         PersonParams, _, _ = humans_api()
@@ -155,15 +160,14 @@ class BodyChecker:
         self._count("bodies_built", 1)
         for ob in handle.objects:
             ob.pass_index = params.instance_id
-        self.scene.frame_set(FRAME)
-        return handle
+        return handle  # posed at FRAME by the builder's one frame_set after placement (not per person: O(n^2))
 
     def _count(self, key: str, value: float) -> None:
         self.timings[key] = self.timings.get(key, 0) + value
 
     def overlaps(self, bvh: BVHTree, obstacles: list[str], people: tuple[int, ...]) -> bool:
         """Whether the body's BVH touches one of the named obstacles or people (their BVHs built on demand)."""
-        if any(bvh.overlap(self.obstacle_bvh[name]) for name in obstacles):
+        if any(bvh.overlap(self.obstacle_bvh[name]) for name in obstacles):  # built by the caller
             return True
         for i in people:
             if self.person_bvh[i] is None:
@@ -177,7 +181,7 @@ class BodyChecker:
             self.add_obstacle(ob)
         params = self.person_params(query)
         body = self.body_model(params)
-        obstacles = [n for n in query.near_obstacles if self.obstacle_bvh.get(n) is not None]
+        obstacles = [n for n in query.near_obstacles if self.obstacle_tree(n) is not None]
         bvh = None
         if obstacles or query.near_people:
             bvh = bvh_of_triangles(*body.surface(0))

@@ -212,7 +212,7 @@ def build(
     """Build image ``index`` (which background photo it uses) of a run, drawn from ``seed``."""
     t0 = time.perf_counter()
     choice = choose_photo(config.background, index)
-    room = room_config(config, choice)
+    room = room_config(config, choice, int(seed))
     camera = scaled_camera(config.camera, resolution)
     n_samples = int(samples or config.render.samples)
     scene = new_scene()
@@ -229,8 +229,8 @@ def build(
     built.persons, built.person_bvh = checker.handles, checker.person_bvh
     built.person_meta = [p.person for p in people.people]
     built.timings.update(checker.timings)
+    scene.frame_set(FRAME)  # every person's keyed pose at the rendered frame
     if room.people.min_visible_fraction > 0:
         drop_hidden(built, room.people.min_visible_fraction)
-    scene.frame_set(FRAME)
     built.timings["assembly_s"] = time.perf_counter() - t0
     return built
