@@ -65,3 +65,13 @@ def photo_path(tmp_path_factory) -> str:
     path = tmp_path_factory.mktemp("photo") / "room.png"
     path.write_bytes(encode_png(img))
     return str(path)
+
+
+def render_stored(cfg: SceneConfig, seed: int, out, name: str):
+    """Build, render and write one scene; returns the built scene and its annotation as read back from disk."""
+    from blender_addon import pipeline
+    from shared_schema.annotation import SceneAnnotation
+
+    built = pipeline.build_scene(cfg, seed)
+    pipeline.render_and_annotate(built, out, name)
+    return built, SceneAnnotation.model_validate_json((out / "annotations" / f"{name}.json").read_bytes())

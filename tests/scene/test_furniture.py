@@ -22,7 +22,7 @@ from blender_addon.core.placement import (
 from blender_addon.core.scene_description import describe_room
 from shared_schema.config import example_config
 
-from .conftest import small_config
+from .conftest import render_stored, small_config
 
 
 def _inside(part_polygon, footprint) -> bool:
@@ -97,14 +97,10 @@ def test_photo_mode_has_no_furniture(photo_path) -> None:
 @pytest.mark.slow
 def test_furnished_scene_renders_seated_people_and_annotation(tmp_path) -> None:
     pytest.importorskip("bpy")
-    from blender_addon import pipeline
     from blender_addon.core.png import read_png
-    from shared_schema.annotation import SceneAnnotation
 
     cfg = small_config(standing=(0, 0), sitting=(1, 1), res=64)
-    built = pipeline.build_scene(cfg, 21)
-    pipeline.render_and_annotate(built, tmp_path, "furn")
-    ann = SceneAnnotation.model_validate_json((tmp_path / "annotations" / "furn.json").read_bytes())
+    built, ann = render_stored(cfg, 21, tmp_path, "furn")
     room = describe_room(cfg, 21)
     assert ann.background.params["furniture"] == {f.name: f.record() for f in room.furniture}
     assert [p.seat for p in built.person_meta] and all(p.posture == "sitting" for p in built.person_meta)

@@ -15,7 +15,7 @@ from blender_addon.core.scene_description import PHOTO_FLOOR_COLORS, describe_ro
 from shared_schema.config import FLOOR_MATERIALS, BackgroundConfig, SceneConfig
 from shared_schema.distributions import rng_for
 
-from .conftest import small_config
+from .conftest import render_stored, small_config
 
 
 def _with_background(cfg: SceneConfig, **upd) -> SceneConfig:
@@ -144,12 +144,9 @@ def test_rendered_floor_is_textured(kind, tmp_path) -> None:
 def test_built_room_stores_and_realizes_its_materials(tmp_path, photo_path) -> None:
     pytest.importorskip("bpy")
     from blender_addon import pipeline
-    from shared_schema.annotation import SceneAnnotation
 
     cfg = small_config(standing=(1, 1), sitting=(0, 0), res=64)
-    built = pipeline.build_scene(cfg, 11)
-    pipeline.render_and_annotate(built, tmp_path, "room")
-    ann = SceneAnnotation.model_validate_json((tmp_path / "annotations" / "room.json").read_bytes())
+    built, ann = render_stored(cfg, 11, tmp_path, "room")
     room = describe_room(cfg, 11)
     assert room.floor_material is not None and room.wall_material is not None
     assert ann.background.params["floor_material"] == room.floor_material.record()
