@@ -1,14 +1,14 @@
-"""Benchmark one 512x512, 6-person, 16 spp scene: prints one JSON line.
+"""Benchmark one 512x512, 6-person, 16 spp scene of the office example: prints one JSON line.
 
     .venv/bin/python bench/render.py [--resolution 512] [--samples 16] [--people 6] [--seed 1] [--mode procedural]
+        [--repeats 3] [--no-layout]
 
-Fields: assembly_s (scene + people + collision checks: the median of ``--repeats`` builds of the same scene,
-after one warm-up build: a batch loads the MakeHuman data once per process; first_assembly_in_process_s reports
-that cold build), render_s (Cycles),
-annotation_s (EXR read, composite,
-instance map, per-person records, PNG/JSON writes), and the ratios annotation/render and assembly/render
-(targets: both <= 0.10).
-"""
+The office example draws a room per image (``layout``); ``--no-layout`` uses its own fixed room instead. Fields:
+assembly_s (scene + people + collision checks: the median of ``--repeats`` builds of the same scene, after one
+warm-up build: a batch loads the MakeHuman data once per process; first_assembly_in_process_s reports that cold
+build), render_s (Cycles), annotation_s (EXR read, composite, instance map, per-person records, PNG/JSON writes),
+and the ratios annotation/render and assembly/render (targets: both <= 0.10); bodies_modelled (numpy candidates)
+and bodies_built (Blender people); CPU seconds beside the wall-clock ones."""
 
 from __future__ import annotations
 
