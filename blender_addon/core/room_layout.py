@@ -24,7 +24,11 @@ from .placement import polygons_overlap
 CHAIR_M, CHAIR_GAP_M, PLACE_M = 0.46, 0.2, 0.7
 SEAT_HEIGHT_M, CHAIR_HEIGHT_M = 0.46, 0.45
 SHELF_DEPTH_M, WALL_GAP_M = 0.4, 0.05
-ROOM_M = (3.5, 20.0)  # clip of the drawn room sides
+#: Clips of drawn sizes (metres), whatever distribution the config gives: room sides, table length, width and
+#: height, shelf height.
+ROOM_M = (3.5, 20.0)
+TABLE_LENGTH_M, TABLE_WIDTH_M, TABLE_HEIGHT_M = (0.6, 4.0), (0.5, 2.0), (0.5, 1.2)
+SHELF_HEIGHT_M = (0.5, 2.5)
 ATTEMPTS = 40
 
 
@@ -34,6 +38,10 @@ class DrawnRoom:
 
     floor: list[tuple[float, float]]
     obstacles: list[ObstacleSpec]
+
+
+def _drawn(dist, rng: np.random.Generator, bounds: tuple[float, float]) -> float:
+    return float(np.clip(dist.sample(rng), *bounds))
 
 
 def _rect(cx: float, cy: float, hx: float, hy: float) -> list[tuple[float, float]]:
@@ -77,8 +85,8 @@ def _tables(cfg: RoomLayout, hw: float, hd: float, rng: np.random.Generator):
     """Tables of one size and direction on a grid of cells as large as a table with its chairs and half an aisle
     around them (so neighbours keep an aisle and the walls half of one more), in randomly chosen cells with a
     jitter inside them: rows of desks, as in real offices."""
-    length, width = cfg.table_length_m.sample(rng), cfg.table_width_m.sample(rng)
-    height = round(cfg.table_height_m.sample(rng), 4)
+    length, width = _drawn(cfg.table_length_m, rng, TABLE_LENGTH_M), _drawn(cfg.table_width_m, rng, TABLE_WIDTH_M)
+    height = round(_drawn(cfg.table_height_m, rng, TABLE_HEIGHT_M), 4)
     along_x = bool(rng.random() < 0.5)
     margin = cfg.aisle_m / 2
     ex, ey = np.asarray(_table_zone(0.0, 0.0, length, width, along_x, margin)).max(axis=0).tolist()
@@ -105,7 +113,7 @@ def _tables(cfg: RoomLayout, hw: float, hd: float, rng: np.random.Generator):
 def _shelves(cfg: RoomLayout, hw: float, hd: float, zones, rng: np.random.Generator) -> list[ObstacleSpec]:
     out: list[ObstacleSpec] = []
     for s in range(cfg.shelves.sample(rng)):
-        height = cfg.shelf_height_m.sample(rng)
+        height = _drawn(cfg.shelf_height_m, rng, SHELF_HEIGHT_M)
         length = float(rng.uniform(0.8, 1.6))
         for _ in range(ATTEMPTS):
             wall = int(rng.integers(4))
@@ -128,8 +136,7 @@ def _shelves(cfg: RoomLayout, hw: float, hd: float, zones, rng: np.random.Genera
 
 def draw_room(cfg: RoomLayout, rng: np.random.Generator) -> DrawnRoom:
     """One room of ``cfg``: size, tables with chairs, shelves (fewer when they do not fit)."""
-    hw = float(np.clip(cfg.width_m.sample(rng), *ROOM_M)) / 2
-    hd = float(np.clip(cfg.depth_m.sample(rng), *ROOM_M)) / 2
+    hw, hd = _drawn(cfg.width_m, rng, ROOM_M) / 2, _drawn(cfg.depth_m, rng, ROOM_M) / 2
     tables, zones = _tables(cfg, hw, hd, rng)
     shelves = _shelves(cfg, hw, hd, zones, rng)
     return DrawnRoom(_round(_rect(0.0, 0.0, hw, hd)), tables + shelves)

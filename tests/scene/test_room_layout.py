@@ -11,7 +11,7 @@ from blender_addon.core.placement import config_obstacles, polygon_inside, polyg
 from blender_addon.core.room_layout import draw_room
 from blender_addon.core.scene_description import describe_room, room_config
 from shared_schema.config import RoomLayout
-from shared_schema.distributions import IntRange, Uniform, rng_for
+from shared_schema.distributions import IntRange, Normal, Uniform, rng_for
 
 from .conftest import small_config
 
@@ -67,6 +67,17 @@ def test_replaces_floor_and_obstacles_in_procedural_rooms_only(photo_path) -> No
     photo = small_config("photo", photo_path).model_copy(update={"layout": RoomLayout()})
     assert room_config(photo, None, 5).obstacles == photo.obstacles
     assert describe_room(room, 5).furniture  # furniture is described on the drawn obstacles
+
+
+def test_sizes_stay_bounded_whatever_the_distribution() -> None:
+    wild = RoomLayout(width_m=Normal(mean=-3.0, std=1.0), table_length_m=Normal(mean=40.0, std=1.0))
+    for s in range(5):
+        room = _draw(s, wild)
+        xs = [x for x, _ in room.floor]
+        assert max(xs) - min(xs) == pytest.approx(3.5)  # the smallest room side
+        for t in (o for o in room.obstacles if o.kind == "table"):
+            p = np.asarray(t.polygon)
+            assert (p.max(0) - p.min(0)).max() <= 4.0 + 1e-6
 
 
 def test_layout_is_bounded() -> None:
