@@ -104,10 +104,12 @@ def _seated_source(rng: np.random.Generator) -> dict:
         "head_pitch": u(-10, 30),
         "head_yaw": u(-35, 35),
         "leg_splay": u(0, 15),
-        "l_arm_forward": u(0, 45),
-        "r_arm_forward": u(0, 45),
-        "l_elbow": u(20, 95),
-        "r_elbow": u(20, 95),
+        # upper arms hang 5-35° forward, elbows bent 50-100°: forearms towards the table, a phone or the lap (arms
+        # nearly straight at 20° reached out like a sleepwalker's and met the table top)
+        "l_arm_forward": u(5, 35),
+        "r_arm_forward": u(5, 35),
+        "l_elbow": u(50, 100),
+        "r_elbow": u(50, 100),
         "l_arm_down": u(70, 85),
         "r_arm_down": u(70, 85),
         "sway_head": u(-4, 4),
