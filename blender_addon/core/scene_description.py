@@ -64,10 +64,15 @@ def scaled_camera(camera, resolution: int | None):
     return camera.model_copy(update=upd)
 
 
+def draws_room(config, choice: PhotoChoice | None) -> bool:
+    """Whether each image draws its own room: procedural rooms with ``config.layout``."""
+    return choice is None and config.layout is not None and config.background.mode != "photo"
+
+
 def room_config(config, choice: PhotoChoice | None, seed: int = 0):
-    """The config of one image's room: a photo's layout (obstacles, floor) replaces the config's; in procedural
-    rooms with ``config.layout``, a room drawn from ``rng_for(seed, "layout")`` does."""
-    if choice is None and config.layout is not None and config.background.mode != "photo":
+    """The config of one image's room: a photo's layout (obstacles, floor) replaces the config's; where
+    :func:`draws_room`, a room drawn from ``rng_for(seed, "layout")`` does."""
+    if draws_room(config, choice):
         drawn = draw_room(config.layout, rng_for(seed, "layout"))
         return config.model_copy(update={"floor": drawn.floor, "obstacles": drawn.obstacles})
     if choice is None or choice.layout is None:
@@ -163,7 +168,7 @@ class SceneDescription:
             params["furniture"] = {f.name: f.record() for f in room.furniture}
         if room.wall_fixtures:
             params["wall_fixtures"] = [f.record() for f in room.wall_fixtures]
-        if self.stage.config.layout is not None and choice is None:  # a drawn room: its floor and furniture
+        if draws_room(self.stage.config, choice):  # its floor and furniture
             obstacles = [o.model_dump(mode="json") for o in self.stage.config.obstacles]
             params["room"] = {"floor": [list(p) for p in room.floor], "obstacles": obstacles}
         mode = self.stage.config.background.mode

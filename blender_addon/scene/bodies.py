@@ -83,10 +83,10 @@ def _gc_paused() -> Iterator[None]:
 
 
 def humans_api():
-    """(PersonParams, person_model, make_person): the humans package (MakeHuman bodies posed with CMU mocap)."""
-    from ..humans import PersonParams, make_person, person_model
+    """The humans package (MakeHuman bodies posed with CMU mocap), imported on first use."""
+    from .. import humans
 
-    return PersonParams, person_model, make_person
+    return humans
 
 
 @dataclass
@@ -124,9 +124,8 @@ class BodyChecker:
         return self.obstacle_bvh[name]
 
     def person_params(self, query: BodyQuery):
-        PersonParams, _, _ = humans_api()
         p = query.spec.person
-        return PersonParams(
+        return humans_api().PersonParams(
             posture=p.posture,
             position=p.position,
             yaw_deg=p.yaw_deg,
@@ -137,18 +136,16 @@ class BodyChecker:
 
     def body_model(self, params):
         """The candidate's posed, dressed body as numpy data (its collision surface, before any bpy)."""
-        _, person_model, _ = humans_api()
         t0 = time.perf_counter()
-        body = person_model(params, self.phenotype)
+        body = humans_api().person_model(params, self.phenotype)
         self._count("body_model_s", time.perf_counter() - t0)
         self._count("bodies_modelled", 1)
         return body
 
     def build_body(self, params, body):
         """The accepted candidate's body in the scene (object index = its instance id)."""
-        _, _, make_person = humans_api()
         t0 = time.perf_counter()
-        handle = make_person(
+        handle = humans_api().make_person(
             params,
             self.phenotype,
             collection=self.scene.collection,
@@ -167,12 +164,12 @@ class BodyChecker:
 
     def overlaps(self, bvh: BVHTree, obstacles: list[str], people: tuple[int, ...]) -> bool:
         """Whether the body's BVH touches one of the named obstacles or people (their BVHs built on demand)."""
-        if any(bvh.overlap(self.obstacle_bvh[name]) for name in obstacles):  # built by the caller
+        if any(bvh.overlap(self.obstacle_tree(name)) for name in obstacles):
             return True
         for i in people:
             if self.person_bvh[i] is None:
                 self.person_bvh[i] = bvh_of_triangles(*self.handles[i].body.surface(0))
-            if self.person_bvh[i] is not None and bvh.overlap(self.person_bvh[i]):
+            if bvh.overlap(self.person_bvh[i]):
                 return True
         return False
 
